@@ -1,0 +1,1 @@
+"""The application: settings, answers with verified quotes, the CLI and the Discord adapter."""

@@ -1,0 +1,1 @@
+"""The retrieval engine: articles in, a searchable index out. Never imports `bot`."""
