@@ -1,0 +1,107 @@
+"""Pull an article's title, text and metadata out of an HTML page (BeautifulSoup with the stdlib parser)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bs4 import BeautifulSoup, Tag
+
+# Page furniture, never article text.
+_DROP_TAGS = (
+    "script", "style", "nav", "header", "footer", "aside", "form", "noscript",
+    "figure", "figcaption", "iframe", "svg", "button", "template", "select",
+)  # fmt: skip
+# Containers whose class or id marks them as ads, share bars, teasers and the like.
+_FURNITURE = re.compile(
+    r"(?:^|[\s_-])(?:ad|ads|advert\w*|banner|sponsor\w*|promo\w*|newsletter|social|share|sharing|"
+    r"related|teaser|comments?|cookie\w*|paywall)(?:$|[\s_-])",
+    re.IGNORECASE,
+)
+_FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_BLOCKS = ("p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote")
+
+
+@dataclass(frozen=True)
+class HtmlPage:
+    """What a page says about itself; values are raw strings ("" when absent), checked by the caller."""
+
+    title: str
+    text: str
+    url: str = ""
+    published: str = ""
+    source: str = ""
+    author: str = ""
+    language: str = ""
+
+
+def extract_html(html: str) -> HtmlPage:
+    """Title (og:title, <h1>, <title>), main text as paragraphs joined by blank lines, and meta tags."""
+    soup = BeautifulSoup(html, "html.parser")
+    html_tag = soup.find("html")
+    language = html_tag.get("lang", "") if isinstance(html_tag, Tag) else ""
+    time_tag = soup.find("time", attrs={"datetime": True})
+    page = HtmlPage(
+        title=_meta(soup, property="og:title") or _text_of(soup.find("h1")) or _text_of(soup.find("title")),
+        text="",
+        url=_link(soup, "canonical") or _meta(soup, property="og:url"),
+        published=_meta(soup, property="article:published_time") or _time_datetime(time_tag),
+        source=_meta(soup, property="og:site_name"),
+        author=_meta(soup, name="author"),
+        language=_clean(str(language)),
+    )
+    container = soup.find("article") or soup.find("main") or soup.find("body") or soup
+    for br in container.find_all("br"):
+        br.replace_with(" ")
+    for tag in container.find_all(_DROP_TAGS):
+        tag.decompose()
+    for tag in container.find_all(_is_furniture):
+        tag.decompose()
+    return HtmlPage(**{**page.__dict__, "text": "\n\n".join(_paragraphs(container))})
+
+
+def _paragraphs(container: Tag) -> list[str]:
+    """Text of the innermost block elements; the whole container's text when it has none."""
+    blocks = [tag for tag in container.find_all(_BLOCKS) if tag.find(_BLOCKS) is None]
+    if not blocks:
+        text = _clean(container.get_text(" "))  # bare text in <div>s: keep neighbours apart
+        return [text] if text else []
+    return [text for text in map(_text_of, blocks) if text]
+
+
+def _time_datetime(tag: object) -> str:
+    """A <time datetime> only when it is a full date: "2024-05" or "PT2H" are valid HTML, not dates."""
+    value = _attr(tag, "datetime")
+    return value if _FULL_DATE.match(value) else ""
+
+
+def _is_furniture(tag: Tag) -> bool:
+    if tag.name in ("html", "body", "article", "main"):
+        return False
+    marks = " ".join([*tag.get("class", []), tag.get("id", "") or ""])
+    return bool(marks) and _FURNITURE.search(marks) is not None
+
+
+def _meta(soup: BeautifulSoup, **attrs: str) -> str:
+    return _attr(soup.find("meta", attrs=attrs), "content")
+
+
+def _link(soup: BeautifulSoup, rel: str) -> str:
+    return _attr(soup.find("link", rel=rel), "href")
+
+
+def _attr(tag: object, name: str) -> str:
+    if not isinstance(tag, Tag):
+        return ""
+    value = tag.get(name, "")
+    return _clean(value if isinstance(value, str) else " ".join(value))
+
+
+def _text_of(tag: object) -> str:
+    """The text as a reader sees it: inline tags joined without a gap ("Le <b>Mans</b>!" -> "Le Mans!")."""
+    return _clean(tag.get_text()) if isinstance(tag, Tag) else ""
+
+
+def _clean(text: str) -> str:
+    """Whitespace runs (newlines and no-break spaces included) become one space."""
+    return " ".join(text.split())
