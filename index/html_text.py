@@ -40,12 +40,11 @@ def extract_html(html: str) -> HtmlPage:
     soup = BeautifulSoup(html, "html.parser")
     html_tag = soup.find("html")
     language = html_tag.get("lang", "") if isinstance(html_tag, Tag) else ""
-    time_tag = soup.find("time", attrs={"datetime": True})
     page = HtmlPage(
         title=_meta(soup, property="og:title") or _text_of(soup.find("h1")) or _text_of(soup.find("title")),
         text="",
         url=_link(soup, "canonical") or _meta(soup, property="og:url"),
-        published=_meta(soup, property="article:published_time") or _time_datetime(time_tag),
+        published=_meta(soup, property="article:published_time") or _time_datetime(soup),
         source=_meta(soup, property="og:site_name"),
         author=_meta(soup, name="author"),
         language=_clean(str(language)),
@@ -69,10 +68,10 @@ def _paragraphs(container: Tag) -> list[str]:
     return [text for text in map(_text_of, blocks) if text]
 
 
-def _time_datetime(tag: object) -> str:
-    """A <time datetime> only when it is a full date: "2024-05" or "PT2H" are valid HTML, not dates."""
-    value = _attr(tag, "datetime")
-    return value if _FULL_DATE.match(value) else ""
+def _time_datetime(soup: BeautifulSoup) -> str:
+    """The first <time datetime> that is a full date: "2024-05" or "PT2H" are valid HTML, not dates."""
+    values = (_attr(tag, "datetime") for tag in soup.find_all("time", attrs={"datetime": True}))
+    return next((value for value in values if _FULL_DATE.match(value)), "")
 
 
 def _is_furniture(tag: Tag) -> bool:
