@@ -40,28 +40,29 @@ def extract_html(html: str) -> HtmlPage:
     soup = BeautifulSoup(html, "html.parser")
     html_tag = soup.find("html")
     language = html_tag.get("lang", "") if isinstance(html_tag, Tag) else ""
+    meta = _head_values(soup)
     page = HtmlPage(
-        title=_meta(soup, property="og:title") or _text_of(soup.find("h1")) or _text_of(soup.find("title")),
+        title=meta.get("og:title") or _text_of(soup.find("h1")) or _text_of(soup.find("title")),
         text="",
-        url=_link(soup, "canonical") or _meta(soup, property="og:url"),
-        published=_meta(soup, property="article:published_time") or _time_datetime(soup),
-        source=_meta(soup, property="og:site_name"),
-        author=_meta(soup, name="author"),
+        url=meta.get("canonical") or meta.get("og:url", ""),
+        published=meta.get("article:published_time") or _time_datetime(soup),
+        source=meta.get("og:site_name", ""),
+        author=meta.get("author", ""),
         language=_clean(str(language)),
     )
     container = soup.find("article") or soup.find("main") or soup.find("body") or soup
     for br in container.find_all("br"):
         br.replace_with(" ")
-    for tag in container.find_all(_DROP_TAGS):
-        tag.decompose()
-    for tag in container.find_all(_is_furniture):
+    for tag in [tag for tag in container.find_all(True) if _is_furniture(tag)]:
         tag.decompose()
     return HtmlPage(**{**page.__dict__, "text": "\n\n".join(_paragraphs(container))})
 
 
 def _paragraphs(container: Tag) -> list[str]:
     """Text of the innermost block elements; the whole container's text when it has none."""
-    blocks = [tag for tag in container.find_all(_BLOCKS) if tag.find(_BLOCKS) is None]
+    blocks = container.find_all(_BLOCKS)
+    outer = {id(parent) for tag in blocks for parent in tag.parents if parent.name in _BLOCKS}
+    blocks = [tag for tag in blocks if id(tag) not in outer]
     if not blocks:
         text = _clean(container.get_text(" "))  # bare text in <div>s: keep neighbours apart
         return [text] if text else []
@@ -75,18 +76,26 @@ def _time_datetime(soup: BeautifulSoup) -> str:
 
 
 def _is_furniture(tag: Tag) -> bool:
-    if tag.name in ("html", "body", "article", "main"):
+    """Scripts, navigation and the like, or a container marked as an ad, share bar, teaser, ..."""
+    if tag.name in _DROP_TAGS:
+        return True
+    if tag.name in ("html", "body", "article", "main") or not tag.attrs:
         return False
     marks = " ".join([*tag.get("class", []), tag.get("id", "") or ""])
     return bool(marks) and _FURNITURE.search(marks) is not None
 
 
-def _meta(soup: BeautifulSoup, **attrs: str) -> str:
-    return _attr(soup.find("meta", attrs=attrs), "content")
-
-
-def _link(soup: BeautifulSoup, rel: str) -> str:
-    return _attr(soup.find("link", rel=rel), "href")
+def _head_values(soup: BeautifulSoup) -> dict[str, str]:
+    """Meta tag contents by property or name ("og:title", "author") and the canonical link, in one pass."""
+    values: dict[str, str] = {}
+    for tag in soup.find_all(("meta", "link")):
+        if tag.name == "link":
+            key, value = ("canonical", _attr(tag, "href")) if "canonical" in tag.get("rel", ()) else ("", "")
+        else:
+            key, value = _attr(tag, "property") or _attr(tag, "name"), _attr(tag, "content")
+        if key and value:
+            values.setdefault(key, value)
+    return values
 
 
 def _attr(tag: object, name: str) -> str:
