@@ -41,21 +41,22 @@ def extract_html(html: str) -> HtmlPage:
     html_tag = soup.find("html")
     language = html_tag.get("lang", "") if isinstance(html_tag, Tag) else ""
     meta = _head_values(soup)
-    page = HtmlPage(
-        title=meta.get("og:title") or _text_of(soup.find("h1")) or _text_of(soup.find("title")),
-        text="",
-        url=meta.get("canonical") or meta.get("og:url", ""),
-        published=meta.get("article:published_time") or _time_datetime(soup),
-        source=meta.get("og:site_name", ""),
-        author=meta.get("author", ""),
-        language=_clean(str(language)),
-    )
+    title = meta.get("og:title") or _text_of(soup.find("h1")) or _text_of(soup.find("title"))
+    published = meta.get("article:published_time") or _time_datetime(soup)
     container = soup.find("article") or soup.find("main") or soup.find("body") or soup
     for br in container.find_all("br"):
         br.replace_with(" ")
     for tag in [tag for tag in container.find_all(True) if _is_furniture(tag)]:
         tag.decompose()
-    return HtmlPage(**{**page.__dict__, "text": "\n\n".join(_paragraphs(container))})
+    return HtmlPage(
+        title=title,
+        text="\n\n".join(_paragraphs(container)),
+        url=meta.get("canonical") or meta.get("og:url", ""),
+        published=published,
+        source=meta.get("og:site_name", ""),
+        author=meta.get("author", ""),
+        language=_clean(str(language)),
+    )
 
 
 def _paragraphs(container: Tag) -> list[str]:
