@@ -98,7 +98,9 @@ def _units(text: str, token_lengths: TokenLengths, max_tokens: int) -> list[_Uni
     counts = token_lengths([text[start:end] for start, end, _ in sentences])
     oversized = [i for i, count in enumerate(counts) if count > max_tokens]
     words = {i: [m.span() for m in _NON_SPACE.finditer(text, *sentences[i][:2])] for i in oversized}
-    word_counts = iter(token_lengths([text[s:e] for i in oversized for s, e in words[i]]) if oversized else [])
+    word_counts = iter(
+        token_lengths([text[s:e] for i in oversized for s, e in words[i]]) if oversized else []
+    )
 
     units = []
     for i, (start, end, good_end) in enumerate(sentences):
@@ -144,15 +146,15 @@ def _pack(units: list[_Unit], params: ChunkingParams) -> list[tuple[int, int]]:
         return prefix[last + 1] - prefix[first]
 
     target, n = params.target, len(units)
-    chunks = []
-    first = 0
+    chunks: list[tuple[int, int]] = []
+    first, previous_last = 0, -1
     while True:
         last = first
         while last + 1 < n and size(first, last + 1) <= target:
             last += 1
         if last + 1 < n and not units[last].good_end:
             # end at the last paragraph end instead, if that keeps the chunk at least half full
-            for k in range(last - 1, first - 1, -1):
+            for k in range(last - 1, max(first, previous_last + 1) - 1, -1):
                 if size(first, k) < target / 2:
                     break
                 if units[k].good_end:
@@ -165,7 +167,7 @@ def _pack(units: list[_Unit], params: ChunkingParams) -> list[tuple[int, int]]:
         nxt = max(last + 1 - params.overlap_sentences, first + 1)
         while nxt <= last and size(nxt, last + 1) > target:
             nxt += 1
-        first = nxt
+        first, previous_last = nxt, last
 
 
 def _enforce_budget(

@@ -38,8 +38,8 @@ SENTENCE_STARTERS = frozenset(
 )
 
 _TERMINAL = r"(?:[.!?…]+)"
-_CLOSERS = "\"“”»«)]’"
-_OPENERS = "„\"«‚(“»‘["
+_CLOSERS = '"“”»«)]’'
+_OPENERS = '„"«‚(“»‘['
 _BOUNDARY = re.compile(rf"(?P<punct>{_TERMINAL})(?P<close>[{re.escape(_CLOSERS)}]*)\s+(?=(?P<next>\S))")
 _QUOTE = re.compile(r"„[^„“”\"\n]*[“”\"]|\"[^\"\n]*\"|“[^“”\n]*”|»[^»«\n]*«|«[^«»\n]*»")
 _MAX_QUOTE_CHARS = 500  # longer quotations are split into their sentences regardless
@@ -111,7 +111,9 @@ def _split_block(text: str, start: int, end: int) -> list[tuple[int, int, bool]]
             paragraphs.append((lines[first][0], e, first == i and _looks_like_heading(text[s:e])))
             first = i + 1
     last = len(lines) - 1
-    paragraphs.append((lines[first][0], lines[-1][1], first == last and _looks_like_heading(text[slice(*lines[-1])])))
+    paragraphs.append(
+        (lines[first][0], lines[-1][1], first == last and _looks_like_heading(text[slice(*lines[-1])]))
+    )
     return paragraphs
 
 

@@ -22,28 +22,52 @@ def sentences(text: str) -> list[str]:
     ("text", "expected"),
     [
         # plain German and English
-        ("Alpine startet in der WEC. Die IMSA bleibt eine Idee.", ["Alpine startet in der WEC.", "Die IMSA bleibt eine Idee."]),
-        ("Is Alpine entering IMSA? Not yet! Maybe in 2027.", ["Is Alpine entering IMSA?", "Not yet!", "Maybe in 2027."]),
+        (
+            "Alpine startet in der WEC. Die IMSA bleibt eine Idee.",
+            ["Alpine startet in der WEC.", "Die IMSA bleibt eine Idee."],
+        ),
+        (
+            "Is Alpine entering IMSA? Not yet! Maybe in 2027.",
+            ["Is Alpine entering IMSA?", "Not yet!", "Maybe in 2027."],
+        ),
         ("Er wartet … Dann kommt der Regen.", ["Er wartet …", "Dann kommt der Regen."]),
         ("Er wartet... 2025 kommt er.", ["Er wartet...", "2025 kommt er."]),
         # no end before lower case
         ("Das Auto ist schnell. und das Team auch.", ["Das Auto ist schnell. und das Team auch."]),
         # German abbreviations, spaced and unspaced
-        ("Marken wie z. B. Alpine fahren mit. Das ist neu.", ["Marken wie z. B. Alpine fahren mit.", "Das ist neu."]),
-        ("Marken wie z.B. Alpine fahren mit. Das ist neu.", ["Marken wie z.B. Alpine fahren mit.", "Das ist neu."]),
+        (
+            "Marken wie z. B. Alpine fahren mit. Das ist neu.",
+            ["Marken wie z. B. Alpine fahren mit.", "Das ist neu."],
+        ),
+        (
+            "Marken wie z.B. Alpine fahren mit. Das ist neu.",
+            ["Marken wie z.B. Alpine fahren mit.", "Das ist neu."],
+        ),
         ("Das heißt d. h. Renault entscheidet. Gut.", ["Das heißt d. h. Renault entscheidet.", "Gut."]),
         ("Teams, u. a. Porsche und BMW, fahren. Gut.", ["Teams, u. a. Porsche und BMW, fahren.", "Gut."]),
         ("Der Sieger bzw. Zweite jubelt. Gut.", ["Der Sieger bzw. Zweite jubelt.", "Gut."]),
         ("Es kamen ca. 300 Fans. Gut.", ["Es kamen ca. 300 Fans.", "Gut."]),
-        ("Laut Dr. Helmut Marko und Prof. Müller geht es. Gut.", ["Laut Dr. Helmut Marko und Prof. Müller geht es.", "Gut."]),
-        ("Startnummer Nr. 36 gewinnt in St. Petersburg. Gut.", ["Startnummer Nr. 36 gewinnt in St. Petersburg.", "Gut."]),
+        (
+            "Laut Dr. Helmut Marko und Prof. Müller geht es. Gut.",
+            ["Laut Dr. Helmut Marko und Prof. Müller geht es.", "Gut."],
+        ),
+        (
+            "Startnummer Nr. 36 gewinnt in St. Petersburg. Gut.",
+            ["Startnummer Nr. 36 gewinnt in St. Petersburg.", "Gut."],
+        ),
         ("Mr. Smith and Mrs. Jones met. Fine.", ["Mr. Smith and Mrs. Jones met.", "Fine."]),
         ("Hamilton vs. Verstappen ist das Duell. Gut.", ["Hamilton vs. Verstappen ist das Duell.", "Gut."]),
         # etc. ends a sentence only before an upper-case word
         ("Reifen, Bremsen etc. sind teuer. Gut.", ["Reifen, Bremsen etc. sind teuer.", "Gut."]),
-        ("Wir brauchen Reifen, Bremsen etc. Dann fahren wir.", ["Wir brauchen Reifen, Bremsen etc.", "Dann fahren wir."]),
+        (
+            "Wir brauchen Reifen, Bremsen etc. Dann fahren wir.",
+            ["Wir brauchen Reifen, Bremsen etc.", "Dann fahren wir."],
+        ),
         # months
-        ("Am 12. Jan. 2025 und im Feb. Rennen war es kalt. Gut.", ["Am 12. Jan. 2025 und im Feb. Rennen war es kalt.", "Gut."]),
+        (
+            "Am 12. Jan. 2025 und im Feb. Rennen war es kalt. Gut.",
+            ["Am 12. Jan. 2025 und im Feb. Rennen war es kalt.", "Gut."],
+        ),
         ("Bis Okt. Ende kam nichts. Gut.", ["Bis Okt. Ende kam nichts.", "Gut."]),
         # initials
         ("J. R. R. Tolkien schrieb Bücher. Gut.", ["J. R. R. Tolkien schrieb Bücher.", "Gut."]),
@@ -93,14 +117,14 @@ def test_seed_article_sentences() -> None:
     assert got[1].startswith("Bruno Famin") and got[1].endswith("für die Zukunft.")
     # quote plus attribution and the abbreviation-free website names stay together
     assert any(s.startswith('"Wir wären glücklich') and s.endswith("im Motorsport Network.") for s in got)
-    assert "Alpine hat \"keinen wirklichen Plan\"" in got  # a heading is a sentence of its own
+    assert 'Alpine hat "keinen wirklichen Plan"' in got  # a heading is a sentence of its own
     assert got[-2:] == ['"Wie gesagt, es ist noch kein Projekt.', 'Es ist nur eine Idee."']
 
 
 def test_paragraphs_and_headings() -> None:
     text = (
         "# Alpine und die IMSA\n"
-        "Alpine hat \"keinen wirklichen Plan\"\n"
+        'Alpine hat "keinen wirklichen Plan"\n'
         "Derzeit fährt Alpine nur in der WEC. Das bleibt so.\n\n"
         "Die Gründe:\n- kein Markt in den USA\n- kein Kundenteam\n\n"
         "Dies ist hart umbrochener Fließtext aus einer alten Mail, der über mehrere\n"
@@ -132,7 +156,25 @@ def test_empty_and_whitespace() -> None:
     assert split_sentences("  Ein Satz.  ") == [(2, 11)]
 
 
-FRAGMENTS = ["z. B.", "Dr.", "3.", "Oktober", "„Gut.“", '"Ja."', "…", "?", "!", "etc.", "Ä", "ß", "(", ")", "#", "- ", "1)"]
+FRAGMENTS = [
+    "z. B.",
+    "Dr.",
+    "3.",
+    "Oktober",
+    "„Gut.“",
+    '"Ja."',
+    "…",
+    "?",
+    "!",
+    "etc.",
+    "Ä",
+    "ß",
+    "(",
+    ")",
+    "#",
+    "- ",
+    "1)",
+]
 
 
 @given(
@@ -140,7 +182,7 @@ FRAGMENTS = ["z. B.", "Dr.", "3.", "Oktober", "„Gut.“", '"Ja."', "…", "?",
         st.one_of(st.text(max_size=12), st.sampled_from(FRAGMENTS)),
         max_size=40,
     ).flatmap(lambda parts: st.just(" ".join(parts)))
-    | st.text(alphabet=st.sampled_from(list("ab .!?\n„“\"«»()3Z\t\u00a0\u2028")), max_size=200)
+    | st.text(alphabet=st.sampled_from(list('ab .!?\n„“"«»()3Z\t\u00a0\u2028')), max_size=200)
 )
 def test_sentences_cover_text_in_order(text: str) -> None:
     spans = split_sentences(text)
