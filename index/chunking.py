@@ -36,7 +36,8 @@ class ChunkingParams:
             raise ValueError(f"overlap_sentences must be 0 or more, got {self.overlap_sentences}")
         if self.target_tokens is not None and not 1 <= self.target_tokens <= self.max_tokens:
             raise ValueError(
-                f"target_tokens must be between 1 and max_tokens ({self.max_tokens}), got {self.target_tokens}"
+                f"target_tokens must be between 1 and max_tokens ({self.max_tokens}), "
+                f"got {self.target_tokens}"
             )
 
     @property
@@ -184,7 +185,8 @@ def _enforce_budget(
                 fitting.append((start, end))
             elif end - start == 1:
                 raise ValueError(
-                    f"max_tokens={max_tokens} is too small: the character {text[start]!r} alone is {count} tokens"
+                    f"max_tokens={max_tokens} is too small: "
+                    f"the character {text[start]!r} alone is {count} tokens"
                 )
             else:
                 too_long.extend(_halve(text, start, end))

@@ -17,24 +17,30 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
 # Lower-case, without the final ".". Single letters and dotted forms (z.B, u.a, e.g) are handled by rule.
-ABBREVIATIONS = frozenset(
+# Left out on purpose, as they also end sentences as ordinary words: "no", "mag", "max", "co", "etc", "usw".
+ABBREVIATIONS = _word_set(
     """
-    abb abs abt allg bd bspw bzgl bzw ca chr co corp dipl dr dt ehem engl evtl exkl fa fr franz geb gebr
-    gegr ggf ggü hl hr hrsg inkl ing ital jh jhd jr kap kath lt ltd max mag mdb min mio mr mrd mrs ms
-    mt nr no jan feb mär märz apr jun jul aug sep sept okt oct nov dez dec orig prof rd resp sen sog sr
+    abb abs abt allg bd bspw bzgl bzw ca chr corp dipl dr dt ehem engl evtl exkl fa fr franz geb gebr
+    gegr ggf ggü hl hr hrsg inkl ing ital jh jhd jr kap kath lt ltd mdb min mio mr mrd mrs ms
+    mt nr jan feb mär märz apr jun jul aug sep sept okt oct nov dez dec orig prof rd resp sen sog sr
     st std str tel usf vgl vol vs zit zzgl
-    """.split()
+    """
 )
 
 # Words that usually open a sentence: after "Runde 12." they mean the number ended the sentence.
-SENTENCE_STARTERS = frozenset(
+SENTENCE_STARTERS = _word_set(
     """
     der die das dem den des ein eine einer er sie es wir ihr ich man dies diese dieser dieses dann doch
     aber und oder denn so auch nun jetzt damit danach zudem dabei daher deshalb trotzdem allerdings
     als wenn wie was wo warum in im am an auf aus bei mit nach seit von vor zum zur für über unter
     the a an he she it they we i this that these those then but and or so in on at after
-    """.split()
+    """
 )
 
 _TERMINAL = r"(?:[.!?…]+)"

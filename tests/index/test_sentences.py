@@ -63,6 +63,9 @@ def sentences(text: str) -> list[str]:
             "Wir brauchen Reifen, Bremsen etc. Dann fahren wir.",
             ["Wir brauchen Reifen, Bremsen etc.", "Dann fahren wir."],
         ),
+        # ordinary words that look like abbreviations
+        ("He said no. Then he left.", ["He said no.", "Then he left."]),
+        ("Das ist, was er mag. Dann fährt er.", ["Das ist, was er mag.", "Dann fährt er."]),
         # months
         (
             "Am 12. Jan. 2025 und im Feb. Rennen war es kalt. Gut.",
