@@ -28,7 +28,7 @@ ABBREVIATIONS = _word_set(
     """
     abb abs abt allg bd bspw bzgl bzw ca chr corp dipl dr dt ehem engl evtl exkl fa fr franz geb gebr
     gegr ggf ggü hl hr hrsg inkl ing ital jh jhd jr kap kath lt ltd mdb min mio mr mrd mrs ms
-    mt nr jan feb mär märz apr jun jul aug sep sept okt oct nov dez dec orig prof rd resp sen sog sr
+    mt nr jan feb mär apr jun jul aug sep sept okt oct nov dez dec orig prof rd resp sen sog sr
     st std str tel usf vgl vol vs zit zzgl
     """
 )
