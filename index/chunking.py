@@ -108,22 +108,24 @@ def _units(text: str, token_lengths: TokenLengths, max_tokens: int) -> list[_Uni
         if counts[i] <= max_tokens:
             units.append(_Unit(start, end, counts[i], good_end))
             continue
-        pieces = _pack_words(text, [(s, e, next(word_counts)) for s, e in words[i]], max_tokens)
+        pieces = _pack_words([(s, e, next(word_counts)) for s, e in words[i]], max_tokens)
         units.extend(_Unit(s, e, n, False) for s, e, n in pieces[:-1])
         units.append(_Unit(*pieces[-1], good_end))
     return units
 
 
-def _pack_words(text: str, words: list[tuple[int, int, int]], max_tokens: int) -> list[tuple[int, int, int]]:
+def _pack_words(words: list[tuple[int, int, int]], max_tokens: int) -> list[tuple[int, int, int]]:
     """Greedy runs of words (start, end, tokens) within the budget; a word over it is cut into characters."""
     pieces: list[tuple[int, int, int]] = []
-    run: list[tuple[int, int, int]] = []
-    for word in [piece for w in words for piece in _cut_word(w, max_tokens)]:
-        if run and sum(n for _, _, n in run) + word[2] > max_tokens:
-            pieces.append((run[0][0], run[-1][1], sum(n for _, _, n in run)))
-            run = []
-        run.append(word)
-    pieces.append((run[0][0], run[-1][1], sum(n for _, _, n in run)))
+    run_start, run_end, run_tokens = -1, -1, 0
+    for start, end, tokens in [piece for word in words for piece in _cut_word(word, max_tokens)]:
+        if run_start >= 0 and run_tokens + tokens > max_tokens:
+            pieces.append((run_start, run_end, run_tokens))
+            run_start, run_tokens = -1, 0
+        if run_start < 0:
+            run_start = start
+        run_end, run_tokens = end, run_tokens + tokens
+    pieces.append((run_start, run_end, run_tokens))
     return pieces
 
 
