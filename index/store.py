@@ -198,7 +198,9 @@ def _remove_old_generations(index_dir: Path, keep: set[str]) -> None:
     """Keep the new generation and the one before it (a reader may still be loading it)."""
     generations = sorted(path for path in index_dir.glob("gen-*") if path.name not in keep)
     for old in generations[:-1]:
-        shutil.rmtree(old, ignore_errors=True)
+        trash = index_dir / f"tmp-old-{old.name}"
+        old.rename(trash)  # gone at once for readers, then deleted at leisure
+        shutil.rmtree(trash, ignore_errors=True)
 
 
 def _fsync_tree(directory: Path) -> None:
