@@ -5,6 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from bot.quotes import is_verbatim, select_quotes, text_fragment_link
+from index.language import detect_language
+from index.lexical import matched_fraction
+from index.search import Hit, Searcher
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -39,3 +44,66 @@ class Answer:
     answer: str  # the lead line, in the question's language
     citations: tuple[Citation, ...] = ()
     closest: tuple[ArticleRef, ...] = ()  # when abstained: the articles that came nearest
+    timings_ms: tuple[tuple[str, float], ...] = ()
+
+
+
+# --- composing an answer -------------------------------------------------------------------------------------
+
+PASSAGES_TO_READ = 5  # best passages whose sentences compete to be quoted
+MAX_QUOTES = 3
+CLOSEST_ARTICLES = 3
+
+LEADS = {
+    "en": ("Here is what the articles say:", "The articles don't say. The closest articles are:",
+           "The articles don't say: nothing in the archive matches."),
+    "de": ("Das sagen die Artikel dazu:", "Dazu sagen die Artikel nichts. Am nächsten kommen:",
+           "Dazu sagen die Artikel nichts: nichts im Archiv passt."),
+}
+
+
+def evidence_strength(question: str, hit: Hit) -> float:
+    """How well a passage matches a question, on an absolute scale: its cosine to the question and the share
+    of the question's words it contains. Unlike fused ranks it can be compared against a fixed threshold."""
+    return 0.5 * hit.dense + 0.5 * matched_fraction(question, hit.chunk.text)
+
+
+def compose_answer(
+    searcher: Searcher,
+    question: str,
+    *,
+    context: str = "",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    min_evidence: float = 0.35,
+) -> Answer:
+    """Answer `question` from the index: verified quotes with citations, or an abstention that names the
+    closest articles. `context` (an earlier question of the same conversation) helps retrieval."""
+    question = question.strip()
+    language = detect_language(question)
+    answered, abstained, nothing = LEADS[language if language in LEADS else "en"]
+    query = f"{context.strip()}\n{question}" if context.strip() else question
+    query_vector = searcher.embedder.embed_queries([query])[0]
+    hits = searcher.search(query, PASSAGES_TO_READ, since=since, until=until, query_vector=query_vector)
+    if not hits:
+        return Answer(question, language, True, nothing)
+    if max(evidence_strength(query, hit) for hit in hits) < min_evidence:
+        return Answer(question, language, True, abstained, closest=_closest(hits))
+    quotes = [q for q in select_quotes(query, query_vector, hits, searcher.embedder.embed_passages, MAX_QUOTES)
+              if is_verbatim(q)]
+    if not quotes:
+        return Answer(question, language, True, abstained, closest=_closest(hits))
+    citations = tuple(
+        Citation(n, q.text, q.article.id, q.article.title, q.article.source, q.article.url, q.article.published,
+                 round(q.score, 4), text_fragment_link(q.article.url, q.text))
+        for n, q in enumerate(quotes, start=1)
+    )
+    return Answer(question, language, False, answered, citations)
+
+
+def _closest(hits: list[Hit]) -> tuple[ArticleRef, ...]:
+    refs: dict[str, ArticleRef] = {}
+    for hit in hits:
+        a = hit.article
+        refs.setdefault(a.id, ArticleRef(a.id, a.title, a.url, a.published))
+    return tuple(refs.values())[:CLOSEST_ARTICLES]

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import os
+import threading
 from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
 
 DEFAULT_MODEL = "bundled:all-MiniLM-L6-v2"
-
-log = logging.getLogger(__name__)
 
 
 class Embedder(Protocol):
@@ -57,7 +55,9 @@ class SentenceTransformerEmbedder:
         device: str = "cpu",
     ) -> None:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         self.model_id = model or DEFAULT_MODEL
         self._model = SentenceTransformer(resolve_model_path(self.model_id), device=device)
@@ -67,6 +67,7 @@ class SentenceTransformerEmbedder:
             passage_prompt = prompts.get("passage", prompts.get("document", ""))
         self.passage_prompt = passage_prompt
         self.batch_size = batch_size
+        self._lock = threading.Lock()  # the tokenizer is not safe to share between threads
         self.dimension = int(self._model.get_embedding_dimension())
         self._tokenizer = self._model.tokenizer
         specials = len(self._tokenizer("", add_special_tokens=True)["input_ids"])
@@ -76,7 +77,8 @@ class SentenceTransformerEmbedder:
     def token_lengths(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        encoded = self._tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)
+        with self._lock:
+            encoded = self._tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
@@ -88,12 +90,13 @@ class SentenceTransformerEmbedder:
     def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            list(texts),
-            prompt=prompt or None,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts),
+                prompt=prompt or None,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -1,0 +1,222 @@
+"""`pitwall` (also `python -m bot`): index, ask, search, chat, eval, bench, bot, feedback.
+
+With --json a command prints exactly one JSON document on stdout (one per line for `ask -`); progress
+and logs go to stderr. Every user error becomes one clear message and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.answers import Answer
+
+EXIT_OK = 0
+EXIT_ERROR = 1  # bad settings, no index, index built with another model, ...
+EXIT_USAGE = 2  # argparse's own status for bad arguments
+EXIT_SOME_REJECTED = 3  # `index`: indexed, but some files were rejected
+EXIT_NOTHING_INDEXED = 4  # `index`: no article could be indexed
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings()
+        for name in ("corpus", "index"):
+            if getattr(args, name, None):
+                settings = settings.model_copy(update={f"{name}_dir": getattr(args, name)})
+        return args.run(args, settings)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # one handler for the CLI edge: a clear message, no traceback
+        from index.store import IndexStoreError
+
+        if isinstance(error, IndexStoreError | ValueError | OSError):
+            print(f"pitwall: {error}", file=sys.stderr)
+            return EXIT_ERROR
+        raise
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pitwall", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more to stderr")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, run: Callable, help_: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_, description=help_)
+        sub.set_defaults(run=run)
+        return sub
+
+    p = command("index", _index, "build or update the index from the corpus folder")
+    p.add_argument("--corpus", type=_path, help="corpus folder (default: PITWALL_CORPUS_DIR or corpus/)")
+    p.add_argument("--index", type=_path, help="index folder (default: PITWALL_INDEX_DIR or .index/)")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON document")
+
+    p = command("ask", _ask, "answer a question with cited quotes ('-': one question per line on stdin)")
+    p.add_argument("question")
+    _add_filters(p)
+    p.add_argument("--json", action="store_true")
+
+    p = command("search", _search, "ranked passages for a query")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
+    p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    _add_filters(p)
+    p.add_argument("--json", action="store_true")
+
+    command("chat", _chat, "ask questions interactively in the terminal")
+    return parser
+
+
+def _add_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--index", type=_path, help="index folder")
+    parser.add_argument("--since", type=_date, help="only articles published on or after YYYY-MM-DD")
+    parser.add_argument("--until", type=_date, help="only articles published on or before YYYY-MM-DD")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024-05-31") from None
+
+
+def _path(text: str):
+    from pathlib import Path
+
+    return Path(text)
+
+
+def _service(settings: Settings):
+    from bot.service import AnswerService
+
+    return AnswerService(settings)
+
+
+def _index(args: argparse.Namespace, settings: Settings) -> int:
+    from index.build import NothingToIndex
+
+    service = _service(settings)
+    bar = _ProgressBar()
+    try:
+        report = service.reindex(progress=bar.update)
+    except NothingToIndex as error:
+        bar.close()
+        if args.json:
+            print(json.dumps({"error": str(error), "errors": [e.to_json() for e in error.errors]}))
+        print(f"pitwall: {error}", file=sys.stderr)
+        for problem in error.errors:
+            print(f"  rejected {problem.to_json()['path']}: {problem.error}", file=sys.stderr)
+        return EXIT_NOTHING_INDEXED
+    bar.close()
+    for problem in report.errors:
+        print(f"rejected {problem.to_json()['path']}: {problem.error}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        print(
+            f"{report.articles} articles, {report.chunks} chunks in {settings.index_dir} "
+            f"({report.added} added, {report.changed} changed, {report.removed} removed, "
+            f"{report.embedded_chunks} chunks embedded, {len(report.errors)} files rejected) "
+            f"in {report.seconds:.1f} s"
+        )
+    return EXIT_SOME_REJECTED if report.errors else EXIT_OK
+
+
+class _ProgressBar:
+    """A tqdm bar on stderr, created on the first update (nothing to embed: no bar)."""
+
+    def __init__(self) -> None:
+        self._bar = None
+
+    def update(self, done: int, total: int) -> None:
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr, leave=False)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    service = _service(settings)
+    questions = (line.strip() for line in sys.stdin) if args.question == "-" else iter([args.question])
+    for question in questions:
+        if not question:
+            continue
+        answer = service.ask(question, since=args.since, until=args.until)
+        if args.json:
+            print(json.dumps(answer_json(answer), ensure_ascii=False), flush=True)
+        else:
+            print(format_answer(answer), flush=True)
+    return EXIT_OK
+
+
+def _search(args: argparse.Namespace, settings: Settings) -> int:
+    if args.k < 1:
+        raise ValueError("-k must be at least 1")
+    results = _service(settings).search(args.query, k=args.k, since=args.since, until=args.until, mode=args.mode)
+    if args.json:
+        print(json.dumps({"query": args.query, "hits": [r.to_json() for r in results]}, ensure_ascii=False))
+        return EXIT_OK
+    if not results:
+        print("No passages found.")
+    for rank, result in enumerate(results, start=1):
+        print(f"{rank}. {result.title} [{result.article_id}] score {result.score:.3f}\n   {result.text}\n")
+    return EXIT_OK
+
+
+def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    service = _service(settings)
+    print("Ask about the archive; an empty line or Ctrl-D ends.", file=sys.stderr)
+    previous = ""
+    while True:
+        try:
+            question = input("? ").strip()
+        except EOFError:
+            return EXIT_OK
+        if not question:
+            return EXIT_OK
+        print(format_answer(service.ask(question, context=previous)) + "\n")
+        previous = question
+
+
+def answer_json(answer: Answer) -> dict:
+    return {
+        "question": answer.question,
+        "language": answer.language,
+        "abstained": answer.abstained,
+        "answer": answer.answer,
+        "citations": [
+            {"n": c.n, "quote": c.quote, "article_id": c.article_id, "title": c.title, "url": c.url,
+             "published": c.published.isoformat() if c.published else None, "score": c.score, "link": c.link,
+             "source": c.source}
+            for c in answer.citations
+        ],
+        "closest": [{"article_id": r.article_id, "title": r.title, "url": r.url} for r in answer.closest],
+        "timings_ms": dict(answer.timings_ms),
+    }
+
+
+def format_answer(answer: Answer) -> str:
+    lines = [answer.answer]
+    for c in answer.citations:
+        date = c.published.isoformat() if c.published else "undated"
+        where = ", ".join(part for part in (c.source, date, c.link or c.url) if part)
+        lines.append(f"[{c.n}] „{c.quote}“\n    — {c.title} ({where})")
+    for ref in answer.closest:
+        lines.append(f"  - {ref.title}" + (f" ({ref.url})" if ref.url else ""))
+    return "\n".join(lines)

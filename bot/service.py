@@ -1,0 +1,124 @@
+"""The answer service: the one object the CLI and the Discord bot call. All methods block (CPU work)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.answers import Answer, compose_answer
+from bot.settings import Settings
+from index.build import ChunkingConfig, IndexReport, Progress, build_index
+from index.documents import Article
+from index.embedding import Embedder, SentenceTransformerEmbedder
+from index.search import Mode, Searcher
+from index.store import load_index
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    article_id: str
+    title: str
+    source: str
+    url: str
+    published: dt.date | None
+    text: str
+    score: float
+    start: int
+    end: int
+
+    def to_json(self) -> dict:
+        return {"article_id": self.article_id, "title": self.title, "text": self.text,
+                "score": round(self.score, 4), "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    articles: int
+    chunks: int
+    model: str
+    built_at: str
+    last_report: IndexReport | None
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    return SentenceTransformerEmbedder(
+        settings.embedding_model, query_prompt=settings.query_prompt, passage_prompt=settings.passage_prompt
+    )
+
+
+class AnswerService:
+    """Owns the embedder and the loaded index; a re-index swaps in the new index when it is published."""
+
+    def __init__(self, settings: Settings, embedder_factory: Callable[[Settings], Embedder] = make_embedder) -> None:
+        self.settings = settings
+        self._embedder_factory = embedder_factory
+        self._embedder: Embedder | None = None
+        self._searcher: Searcher | None = None
+        self._lock = threading.Lock()
+        self.last_report: IndexReport | None = None
+
+    @property
+    def model_id(self) -> str:
+        return self.settings.embedding_model
+
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = self._embedder_factory(self.settings)
+            return self._embedder
+
+    def searcher(self) -> Searcher:
+        searcher = self._searcher
+        if searcher is None:
+            data = load_index(self.settings.index_dir, model_id=self.model_id)
+            searcher = Searcher(data, self.embedder(), lexical_weight=self.settings.lexical_weight)
+            self._searcher = searcher
+        return searcher
+
+    def reindex(self, progress: Progress | None = None) -> IndexReport:
+        """Update the index from the corpus folder; answers come from the old index until this returns."""
+        report = build_index(
+            self.settings.corpus_dir,
+            self.settings.index_dir,
+            model_id=self.model_id,
+            get_embedder=self.embedder,
+            chunking=ChunkingConfig(self.settings.chunk_overlap_sentences, self.settings.chunk_target_tokens),
+            progress=progress,
+        )
+        data = load_index(self.settings.index_dir, model_id=self.model_id)
+        self._searcher = Searcher(data, self.embedder(), lexical_weight=self.settings.lexical_weight)
+        self.last_report = report
+        return report
+
+    def search(
+        self, query: str, *, k: int = 5, since: dt.date | None = None, until: dt.date | None = None,
+        mode: Mode = "hybrid",
+    ) -> list[SearchResult]:
+        hits = self.searcher().search(query, k, since=since, until=until, mode=mode)
+        return [
+            SearchResult(hit.article.id, hit.article.title, hit.article.source, hit.article.url,
+                         hit.article.published, hit.chunk.text, hit.score, hit.chunk.start, hit.chunk.end)
+            for hit in hits
+        ]
+
+    def ask(
+        self, question: str, *, context: str = "", since: dt.date | None = None, until: dt.date | None = None
+    ) -> Answer:
+        return compose_answer(self.searcher(), question, context=context, since=since, until=until)
+
+    def article(self, article_id: str) -> Article | None:
+        return next((a for a in self.searcher().data.articles if a.id == article_id), None)
+
+    def find_articles(self, text: str, limit: int = 25) -> list[Article]:
+        """Articles whose title contains `text` (any case), most recent first."""
+        needle = text.casefold().strip()
+        found = [a for a in self.searcher().data.articles if needle in a.title.casefold()]
+        found.sort(key=lambda a: a.published or dt.date.min, reverse=True)
+        return found[:limit]
+
+    def status(self) -> ServiceStatus:
+        manifest = self.searcher().data.manifest
+        return ServiceStatus(manifest.articles, manifest.chunks, manifest.model_id, manifest.built_at,
+                             self.last_report)

@@ -1,0 +1,27 @@
+"""Settings from environment variables (prefix PITWALL_) and an optional .env file, loaded once by the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from index.embedding import DEFAULT_MODEL
+
+
+class Settings(BaseSettings):
+    """The engine and answer settings. The Discord section lives beside the Discord adapter."""
+
+    model_config = SettingsConfigDict(env_prefix="PITWALL_", env_file=".env", extra="ignore")
+
+    corpus_dir: Path = Field(Path("corpus"), description="Folder of article files, read recursively.")
+    index_dir: Path = Field(Path(".index"), description="Where the index is published.")
+    embedding_model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or path.")
+    query_prompt: str | None = Field(None, description="Prefix for questions (default: the model's own).")
+    passage_prompt: str | None = Field(None, description="Prefix for passages (default: the model's own).")
+    chunk_overlap_sentences: int = Field(1, ge=0, le=5, description="Sentences shared by neighbouring chunks.")
+    chunk_target_tokens: int | None = Field(
+        None, ge=16, description="Preferred chunk size in word pieces (default: the model's limit)."
+    )
+    lexical_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of BM25 in hybrid search.")

@@ -1,0 +1,190 @@
+"""Build or update the index from the corpus folder: only new and changed articles are embedded."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.chunking import chunk_article
+from index.dense import DenseIndex
+from index.documents import Article, Chunk, LoadError
+from index.embedding import Embedder
+from index.lexical import LexicalIndex, tokenize
+from index.loading import load_corpus
+from index.store import FORMAT_VERSION, IndexData, Manifest, build_lock, load_index, publish, read_manifest
+
+EMBED_BATCH = 64
+
+Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
+
+
+class NothingToIndex(Exception):
+    """No article could be read: the corpus is empty or every file was rejected."""
+
+    def __init__(self, message: str, errors: tuple[LoadError, ...] = ()) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class ChunkingConfig:
+    overlap_sentences: int = 1
+    target_tokens: int | None = None  # None: as long as the model allows
+
+    def to_json(self, max_tokens: int) -> dict:
+        return {"max_tokens": max_tokens, "overlap_sentences": self.overlap_sentences,
+                "target_tokens": self.target_tokens}
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    articles: int
+    chunks: int
+    added: int
+    changed: int
+    removed: int
+    embedded_chunks: int
+    errors: tuple[LoadError, ...]
+    seconds: float
+
+    def to_json(self) -> dict:
+        return {
+            "articles": self.articles,
+            "chunks": self.chunks,
+            "added": self.added,
+            "changed": self.changed,
+            "removed": self.removed,
+            "embedded_chunks": self.embedded_chunks,
+            "errors": [error.to_json() for error in self.errors],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def build_index(
+    corpus_dir: Path,
+    index_dir: Path,
+    *,
+    model_id: str,
+    get_embedder: Callable[[], Embedder],
+    chunking: ChunkingConfig = ChunkingConfig(),
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Bring the index in `index_dir` up to date with `corpus_dir` and publish it atomically.
+
+    The embedder is only asked for when something has to be chunked and embedded, so a run with
+    nothing changed does not load the model.
+    """
+    started = time.perf_counter()
+    loaded = load_corpus(corpus_dir)
+    if not loaded.articles:
+        reason = "every file was rejected" if loaded.errors else "it holds no article files"
+        raise NothingToIndex(f"nothing to index in {corpus_dir}: {reason}", loaded.errors)
+    articles = sorted(loaded.articles, key=lambda article: article.id)
+    hashes = {article.id: article.content_hash() for article in articles}
+
+    with build_lock(index_dir):
+        previous = read_manifest(index_dir)
+        reusable = previous is not None and _same_settings(previous, model_id, chunking)
+        old_hashes = previous.article_hashes if reusable else {}
+        added = sum(1 for id_ in hashes if id_ not in old_hashes)
+        changed = sum(1 for id_, digest in hashes.items() if id_ in old_hashes and old_hashes[id_] != digest)
+        removed = sum(1 for id_ in old_hashes if id_ not in hashes)
+
+        if reusable and hashes == old_hashes:
+            return IndexReport(len(articles), previous.chunks, 0, 0, 0, 0, loaded.errors,
+                               time.perf_counter() - started)
+
+        old = load_index(index_dir, model_id=model_id) if reusable else None
+        kept = _vectors_by_article(old, hashes) if old else {}
+        to_embed = [article for article in articles if article.id not in kept]
+        embedder = get_embedder()
+        fresh = _chunk_and_embed(to_embed, embedder, chunking, progress)
+
+        rows: list[tuple[int, int, int, int]] = []
+        texts_tokens: list[list[str]] = []
+        vector_parts: list[np.ndarray] = []
+        for row, article in enumerate(articles):
+            chunks, vectors = kept.get(article.id) or fresh[article.id]
+            for chunk in chunks:
+                rows.append((row, chunk.position, chunk.start, chunk.end))
+                texts_tokens.append(tokenize(chunk.text, article.language))
+            vector_parts.append(vectors)
+
+        vectors = np.ascontiguousarray(np.concatenate(vector_parts), dtype=np.float32)
+        manifest = Manifest(
+            format_version=FORMAT_VERSION,
+            model_id=model_id,
+            dimension=int(vectors.shape[1]),
+            max_tokens=embedder.max_tokens,
+            chunking=chunking.to_json(embedder.max_tokens),
+            article_hashes=hashes,
+            articles=len(articles),
+            chunks=len(rows),
+            built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        )
+        publish(
+            index_dir,
+            IndexData(
+                manifest=manifest,
+                articles=tuple(articles),
+                chunk_table=np.asarray(rows, dtype=np.int64).reshape(-1, 4),
+                vectors=vectors,
+                dense=DenseIndex.build(vectors),
+                lexical=LexicalIndex.build(texts_tokens),
+            ),
+        )
+        embedded = sum(len(chunks) for chunks, _ in fresh.values())
+        return IndexReport(len(articles), len(rows), added, changed, removed, embedded, loaded.errors,
+                           time.perf_counter() - started)
+
+
+def _same_settings(manifest: Manifest, model_id: str, chunking: ChunkingConfig) -> bool:
+    return (
+        manifest.format_version == FORMAT_VERSION
+        and manifest.model_id == model_id
+        and manifest.chunking == chunking.to_json(manifest.max_tokens)
+    )
+
+
+def _vectors_by_article(old: IndexData, hashes: dict[str, str]) -> dict[str, tuple[list[Chunk], np.ndarray]]:
+    """Chunks and vectors of the old index's articles that are unchanged now."""
+    by_article: dict[str, list[int]] = {}
+    for row, article_row in enumerate(old.chunk_table[:, 0]):
+        by_article.setdefault(old.articles[int(article_row)].id, []).append(row)
+    kept = {}
+    for article_id, rows in by_article.items():
+        if hashes.get(article_id) == old.manifest.article_hashes.get(article_id):
+            kept[article_id] = ([old.chunk(row) for row in rows], np.asarray(old.vectors[rows]))
+    return kept
+
+
+def _chunk_and_embed(
+    articles: list[Article], embedder: Embedder, chunking: ChunkingConfig, progress: Progress | None
+) -> dict[str, tuple[list[Chunk], np.ndarray]]:
+    chunks_of = {
+        article.id: chunk_article(
+            article,
+            embedder.token_lengths,
+            embedder.max_tokens,
+            overlap_sentences=chunking.overlap_sentences,
+            target_tokens=chunking.target_tokens,
+        )
+        for article in articles
+    }
+    texts = [chunk.text for chunks in chunks_of.values() for chunk in chunks]
+    parts = []
+    for begin in range(0, len(texts), EMBED_BATCH):
+        parts.append(embedder.embed_passages(texts[begin : begin + EMBED_BATCH]))
+        if progress:
+            progress(min(begin + EMBED_BATCH, len(texts)), len(texts))
+    vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dimension), dtype=np.float32)
+    result, offset = {}, 0
+    for article_id, chunks in chunks_of.items():
+        result[article_id] = (chunks, vectors[offset : offset + len(chunks)])
+        offset += len(chunks)
+    return result

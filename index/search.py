@@ -1,0 +1,110 @@
+"""Search the index: dense (FAISS) and lexical (BM25) candidates fused into one ranking."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from index.documents import Article, Chunk
+from index.embedding import Embedder
+from index.fusion import convex_fusion
+from index.lexical import tokenize_query
+from index.store import IndexData
+
+Mode = Literal["hybrid", "dense", "bm25"]
+MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
+CANDIDATES = 100  # rows each retriever contributes before fusion
+
+
+@dataclass(frozen=True)
+class Hit:
+    row: int
+    chunk: Chunk
+    article: Article
+    score: float  # the ranking score of the mode searched
+    dense: float  # cosine similarity to the question
+    lexical: float  # BM25 score
+
+
+class Searcher:
+    def __init__(self, data: IndexData, embedder: Embedder, lexical_weight: float = 0.5) -> None:
+        self.data = data
+        self.embedder = embedder
+        self.lexical_weight = lexical_weight
+        self._published = np.array(
+            [article.published.toordinal() if article.published else -1 for article in data.articles],
+            dtype=np.int64,
+        )[data.chunk_table[:, 0]] if len(data.chunk_table) else np.zeros(0, dtype=np.int64)
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        mode: Mode = "hybrid",
+        query_vector: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """The `k` best passages for `query`, optionally only from articles published in [since, until]."""
+        if mode not in MODES:
+            raise ValueError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
+        allowed = self._allowed_rows(since, until)
+        if allowed is not None and allowed.size == 0:
+            return []
+        lexical_all = self.data.lexical.scores(tokenize_query(query))
+        if mode == "bm25":
+            rows = _top_rows(lexical_all, k, allowed)
+            rows = rows[lexical_all[rows] > 0]
+            dense = self._dense_scores(query, rows, query_vector)
+            return self._hits(rows, lexical_all[rows], dense, lexical_all[rows])
+        if query_vector is None:
+            query_vector = self.embedder.embed_queries([query])[0]
+        dense_scores, dense_rows = self.data.dense.search(query_vector, max(k, CANDIDATES), allowed)
+        if mode == "dense":
+            rows = dense_rows[:k]
+            return self._hits(rows, dense_scores[:k], dense_scores[:k], lexical_all[rows])
+        lexical_rows = _top_rows(lexical_all, CANDIDATES, allowed)
+        lexical_rows = lexical_rows[lexical_all[lexical_rows] > 0]
+        rows = np.union1d(dense_rows, lexical_rows)
+        dense = self.data.vectors[rows] @ query_vector
+        fused = convex_fusion(dense, lexical_all[rows], self.lexical_weight)
+        best = np.argsort(-fused, kind="stable")[:k]
+        return self._hits(rows[best], fused[best], dense[best], lexical_all[rows[best]])
+
+    def _allowed_rows(self, since: dt.date | None, until: dt.date | None) -> np.ndarray | None:
+        if since is None and until is None:
+            return None
+        keep = self._published >= 0
+        if since is not None:
+            keep &= self._published >= since.toordinal()
+        if until is not None:
+            keep &= self._published <= until.toordinal()
+        return np.flatnonzero(keep)
+
+    def _dense_scores(self, query: str, rows: np.ndarray, query_vector: np.ndarray | None) -> np.ndarray:
+        if rows.size == 0:
+            return np.zeros(0, dtype=np.float32)
+        if query_vector is None:
+            query_vector = self.embedder.embed_queries([query])[0]
+        return self.data.vectors[rows] @ query_vector
+
+    def _hits(self, rows: np.ndarray, scores: np.ndarray, dense: np.ndarray, lexical: np.ndarray) -> list[Hit]:
+        return [
+            Hit(int(row), self.data.chunk(int(row)), self.data.article_of(int(row)), float(score), float(d), float(b))
+            for row, score, d, b in zip(rows, scores, dense, lexical, strict=True)
+        ]
+
+
+def _top_rows(scores: np.ndarray, k: int, allowed: np.ndarray | None) -> np.ndarray:
+    """Row ids of the `k` highest scores, best first, among `allowed` rows if given."""
+    candidates = np.arange(scores.size) if allowed is None else allowed
+    values = scores[candidates]
+    k = min(k, values.size)
+    if k == 0:
+        return candidates[:0]
+    top = np.argpartition(-values, k - 1)[:k]
+    return candidates[top[np.argsort(-values[top], kind="stable")]]
