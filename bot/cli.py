@@ -75,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     command("chat", _chat, "ask questions interactively in the terminal")
+
+    p = command("eval", _eval, "retrieval quality (R@k, nDCG@10, MRR@10) of bm25, dense and hybrid on SQuAD data")
+    p.add_argument("--squad", type=_path, required=True, metavar="DOCS.json", help="paragraphs (and questions)")
+    p.add_argument("--questions", type=_path, metavar="Q.json", help="questions joined on id (other language)")
+    p.add_argument("--work-dir", type=_path, help="where the evaluation index is kept (default: a cache folder)")
+    p.add_argument("--json", action="store_true")
     return parser
 
 
@@ -192,6 +198,31 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_OK
         print(format_answer(service.ask(question, context=previous)) + "\n")
         previous = question
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from bot.evaluation import evaluate
+    from bot.service import make_embedder
+
+    for path in (args.squad, args.questions):
+        if path is not None and not path.is_file():
+            raise ValueError(f"{path} is not a file: pass a SQuAD-format JSON file")
+    work_dir = args.work_dir or Path.home() / ".cache" / "pitwall" / "eval"
+    result = evaluate(
+        args.squad, args.questions, embedder=make_embedder(settings), model_id=settings.embedding_model,
+        work_dir=work_dir, lexical_weight=settings.lexical_weight,
+        progress=lambda message: print(message, file=sys.stderr),
+    )
+    if args.json:
+        print(json.dumps(result))
+        return EXIT_OK
+    print(f"{result['documents']} documents, {result['questions']} questions")
+    print(f"{'retriever':<10}" + "".join(f"{name:>9}" for name in ("R@1", "R@5", "R@10", "nDCG@10", "MRR@10")))
+    for retriever, m in result["retrievers"].items():
+        print(f"{retriever:<10}" + "".join(f"{m[key]:>9.3f}" for key in ("r1", "r5", "r10", "ndcg10", "mrr10")))
+    return EXIT_OK
 
 
 def answer_json(answer: Answer) -> dict:

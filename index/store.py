@@ -106,11 +106,24 @@ def read_manifest(index_dir: Path) -> Manifest | None:
 
 def load_index(index_dir: Path, *, model_id: str, mmap: bool = False) -> IndexData:
     """The published index, checked against the settings it will be queried with."""
-    generation = current_generation(index_dir)
-    if generation is None:
-        raise IndexNotFound(f"no index in {index_dir}: run `pitwall index` to build it")
+    for _ in range(3):
+        generation = current_generation(index_dir)
+        if generation is None:
+            raise IndexNotFound(f"no index in {index_dir}: run `pitwall index` to build it")
+        try:
+            return _load_generation(generation, index_dir, model_id, mmap)
+        except (OSError, RuntimeError):
+            if generation.exists():
+                raise
+            # two builds were published while we read, and the generation we chose is gone: read the new one
+    raise IndexStoreError(f"the index in {index_dir} keeps changing while it is read; try again")
+
+
+def _load_generation(generation: Path, index_dir: Path, model_id: str, mmap: bool) -> IndexData:
     try:
         manifest = Manifest.from_json(json.loads((generation / "manifest.json").read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise IndexMismatch(f"the index in {index_dir} has an unreadable manifest ({error}): re-index") from error
     if manifest.format_version != FORMAT_VERSION:

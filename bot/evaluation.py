@@ -1,0 +1,115 @@
+"""`pitwall eval`: retrieval quality of bm25, dense and hybrid search on SQuAD-format data.
+
+Every paragraph of DOCS is a document; a question's gold document is the paragraph it belongs to. Questions
+come from DOCS, or from QUESTIONS joined on question id (e.g. English questions against German paragraphs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.build import build_index
+from index.embedding import Embedder
+from index.search import MODES, Searcher
+from index.store import load_index
+
+CHUNK_CANDIDATES = 50  # passages fetched per question before they are grouped into documents
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    id: str
+    text: str
+    gold: str  # document id
+
+
+def read_squad(docs_path: Path, questions_path: Path | None = None) -> tuple[dict[str, tuple[str, str]], list[EvalQuestion]]:
+    """Documents {id: (title, text)} and questions; ids are "<article title>#<paragraph index>"."""
+    docs: dict[str, tuple[str, str]] = {}
+    questions: list[EvalQuestion] = []
+    for article in json.loads(docs_path.read_text(encoding="utf-8"))["data"]:
+        for number, paragraph in enumerate(article["paragraphs"]):
+            doc_id = f"{article['title']}#{number}"
+            docs[doc_id] = (article["title"], paragraph["context"])
+            questions += [EvalQuestion(qa["id"], qa["question"], doc_id) for qa in paragraph["qas"]]
+    if questions_path is not None:
+        texts = {
+            qa["id"]: qa["question"]
+            for article in json.loads(questions_path.read_text(encoding="utf-8"))["data"]
+            for paragraph in article["paragraphs"]
+            for qa in paragraph["qas"]
+        }
+        missing = [q.id for q in questions if q.id not in texts]
+        if missing:
+            raise ValueError(f"{len(missing)} questions of {docs_path} have no twin in {questions_path}, e.g. {missing[0]}")
+        questions = [EvalQuestion(q.id, texts[q.id], q.gold) for q in questions]
+    return docs, questions
+
+
+def write_corpus(docs: dict[str, tuple[str, str]], folder: Path, language: str = "de") -> None:
+    """The documents as one JSON Lines corpus file, the way a bulk dump would arrive."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "docs.jsonl", "w", encoding="utf-8") as out:
+        for doc_id, (title, text) in docs.items():
+            out.write(json.dumps({"id": doc_id, "title": title, "text": text, "language": language},
+                                 ensure_ascii=False) + "\n")
+
+
+def metrics(ranked: Sequence[Sequence[str]], gold: Sequence[str]) -> dict[str, float]:
+    """R@1, R@5, R@10, nDCG@10 and MRR@10 for one relevant document per question, as fractions."""
+    totals = dict.fromkeys(("r1", "r5", "r10", "ndcg10", "mrr10"), 0.0)
+    for docs, answer in zip(ranked, gold, strict=True):
+        rank = next((i + 1 for i, doc in enumerate(docs[:10]) if doc == answer), None)
+        if rank is None:
+            continue
+        totals["r1"] += rank <= 1
+        totals["r5"] += rank <= 5
+        totals["r10"] += 1
+        totals["ndcg10"] += 1 / math.log2(rank + 1)
+        totals["mrr10"] += 1 / rank
+    return {name: round(value / max(1, len(gold)), 4) for name, value in totals.items()}
+
+
+def rank_documents(searcher: Searcher, questions: Sequence[EvalQuestion], mode: str,
+                   vectors: np.ndarray) -> list[list[str]]:
+    ranked = []
+    for question, vector in zip(questions, vectors, strict=True):
+        docs: dict[str, None] = {}
+        for hit in searcher.search(question.text, CHUNK_CANDIDATES, mode=mode, query_vector=vector):
+            docs.setdefault(hit.article.id)
+        ranked.append(list(docs)[:10])
+    return ranked
+
+
+def evaluate(
+    docs_path: Path,
+    questions_path: Path | None,
+    *,
+    embedder: Embedder,
+    model_id: str,
+    work_dir: Path,
+    lexical_weight: float,
+    progress: Callable[[str], None] = lambda message: None,
+) -> dict:
+    docs, questions = read_squad(docs_path, questions_path)
+    key = hashlib.sha256(docs_path.read_bytes() + model_id.encode()).hexdigest()[:16]
+    corpus_dir, index_dir = work_dir / key / "corpus", work_dir / key / "index"
+    write_corpus(docs, corpus_dir)
+    progress(f"indexing {len(docs)} documents")
+    build_index(corpus_dir, index_dir, model_id=model_id, get_embedder=lambda: embedder)
+    searcher = Searcher(load_index(index_dir, model_id=model_id), embedder, lexical_weight=lexical_weight)
+    progress(f"embedding {len(questions)} questions")
+    vectors = embedder.embed_queries([q.text for q in questions])
+    gold = [q.gold for q in questions]
+    results = {}
+    for mode in ("bm25", "dense", "hybrid"):
+        assert mode in MODES
+        results[mode] = metrics(rank_documents(searcher, questions, mode, vectors), gold)
+    return {"documents": len(docs), "questions": len(questions), "retrievers": results}

@@ -1,0 +1,350 @@
+"""Read a corpus folder into Articles: Markdown with front matter, plain text, HTML and JSON Lines.
+
+Every file (every JSONL line) becomes an Article or a LoadError; one bad file never stops the rest.
+Article text is verbatim apart from a stripped BOM, LF line ends and stripped outer whitespace, because
+quotes are later checked as substrings of it. HTML is the exception: its text is extracted from markup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePosixPath
+
+import yaml
+
+from index.documents import Article, LoadError
+from index.html_text import extract_html
+from index.language import detect_language
+
+_FORMATS = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html"}
+_JSONL = ".jsonl"
+_FIELDS = ("id", "title", "text", "url", "published", "source", "language", "author")
+_FRONT_MATTER_START = re.compile(r"\A---[ \t]*\n")
+_FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
+_SETEXT_UNDERLINE = re.compile(r"\A(?:=+|-+)[ \t]*(?:\n|\Z)")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_SENTENCE_END = re.compile(r"[^\W\d_]{2}[.!?…](?=\s|\Z)")
+_LANGUAGE = re.compile(r"([A-Za-z]{2})(?:[-_][A-Za-z0-9]{1,8})*")
+_MAX_TITLE_LINE = 150  # a longer first line of a .txt file is a paragraph, not a headline
+_DERIVED_TITLE = 80
+
+
+_Loaded = Article | LoadError
+
+
+class CorpusError(Exception):
+    """The corpus folder itself cannot be read (missing, not a folder, no permission)."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Articles and problems, each sorted by relative path, then line."""
+
+    articles: tuple[Article, ...]
+    errors: tuple[LoadError, ...]
+
+
+class _Rejected(Exception):
+    """Why one file or line is not an article; becomes a LoadError."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def load_corpus(root: Path, *, max_file_bytes: int = 10_000_000) -> LoadResult:
+    """Load every supported file under `root` (recursively; hidden names and other extensions are skipped)."""
+    articles: list[Article] = []
+    errors: list[LoadError] = []
+    first_path_of_id: dict[str, str] = {}
+    for relpath, path in _list_files(Path(root)):
+        for line, loaded in _load_file(relpath, path, max_file_bytes):
+            if isinstance(loaded, LoadError):
+                errors.append(loaded)
+                continue
+            first = first_path_of_id.setdefault(loaded.id, loaded.path)
+            if first == loaded.path:
+                articles.append(loaded)
+            else:
+                message = f"duplicate id {loaded.id!r}: {first} already has it; give this article its own id"
+                errors.append(LoadError(relpath, message, line))
+    errors.sort(key=lambda error: (error.path, error.line or 0))
+    return LoadResult(articles=tuple(articles), errors=tuple(errors))
+
+
+def _list_files(root: Path) -> list[tuple[str, Path]]:
+    """(POSIX path relative to root, path) of every supported, non-hidden file, sorted by relative path.
+
+    Symlinked files are read; symlinked folders are not entered (no loops)."""
+    if not root.is_dir():
+        problem = "is not a folder" if root.exists() else "does not exist"
+        raise CorpusError(f"corpus folder {root} {problem}; expected a folder of .md, .txt, .html, .jsonl")
+    found: list[tuple[str, Path]] = []
+    pending = [(root, "")]
+    while pending:
+        folder, prefix = pending.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    relpath = prefix + entry.name
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append((Path(entry.path), relpath + "/"))
+                    elif _extension(entry.name) in (*_FORMATS, _JSONL) and entry.is_file():
+                        found.append((relpath, Path(entry.path)))
+        except OSError as error:
+            raise CorpusError(f"cannot read corpus folder {folder}: {error.strerror or error}") from error
+    return sorted(found)
+
+
+def _load_file(relpath: str, path: Path, max_file_bytes: int) -> Iterator[tuple[int | None, _Loaded]]:
+    """(line, Article or LoadError) for each article the file holds: one, or one per JSONL line."""
+    try:
+        data = _read(path, max_file_bytes)
+        if _extension(relpath) == _JSONL:
+            yield from _jsonl_articles(data, relpath)
+            return
+        text = _decode(data)
+        kind = _FORMATS[_extension(relpath)]
+        parse = _markdown if kind == "markdown" else _plain_text if kind == "text" else _html
+        yield None, parse(text, relpath)
+    except _Rejected as rejected:
+        yield rejected.line, LoadError(relpath, str(rejected), rejected.line)
+
+
+def _read(path: Path, max_file_bytes: int) -> bytes:
+    """The file's bytes after checking its size with stat; rejects binary and empty files."""
+    try:
+        size = path.stat().st_size
+        if size > max_file_bytes:
+            raise _Rejected(
+                f"file is too large: {size:,} bytes, the limit is {max_file_bytes:,} bytes; "
+                "split it into smaller files or raise max_file_bytes"
+            )
+        data = path.read_bytes()
+    except OSError as error:
+        raise _Rejected(f"cannot read file: {error.strerror or error}") from error
+    if b"\x00" in data:
+        raise _Rejected("binary file (contains NUL bytes); expected UTF-8 text")
+    if not data.strip():
+        raise _Rejected("empty file (nothing but whitespace); expected an article")
+    return data
+
+
+def _decode(data: bytes, line: int | None = None) -> str:
+    """UTF-8 (a BOM is dropped) with LF line ends."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        bad_line = line or data[: error.start].count(b"\n") + 1
+        raise _Rejected(
+            f"not UTF-8: byte 0x{data[error.start]:02X} on line {bad_line} cannot be decoded; "
+            "save the file as UTF-8",
+            bad_line,
+        ) from error
+    return _normalize_newlines(text)
+
+
+def _normalize_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _markdown(text: str, relpath: str) -> Article:
+    start = _FRONT_MATTER_START.match(text)
+    if start is None:
+        title, body = _split_heading(text.strip())
+        if not title:
+            raise _Rejected("missing title: the first line is only '#'; start the file with a title line")
+        return _article({"title": title, "text": _require_body(body, "after the title line")}, relpath)
+    end = _FRONT_MATTER_END.search(text, start.end())
+    if end is None:
+        raise _Rejected("front matter is not closed: line 1 opens it with '---' but no '---' line ends it", 1)
+    fields = _string_fields(_parse_front_matter(text[start.end() : end.start()]))
+    fields["text"] = text[end.end() :].strip()
+    if not fields["title"]:
+        if not fields["text"].startswith("# "):
+            raise _Rejected(
+                "missing title: add 'title: ...' to the front matter (or start the body with a '# ' heading)"
+            )
+        fields["title"], fields["text"] = _split_heading(fields["text"])
+    _require_body(fields["text"], "after the front matter")
+    return _article(fields, relpath)
+
+
+def _parse_front_matter(source: str) -> Mapping[str, object]:
+    try:
+        meta = yaml.load(source, Loader=_FrontMatterLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else None  # YAML counts from 0; the opening '---' is line 1
+        problem = getattr(error, "problem", None) or str(error)
+        raise _Rejected(
+            f"front matter is not valid YAML: {problem} on line {line}; "
+            "write one 'key: value' per line and quote values that contain ': ' or start with a quote",
+            line,
+        ) from error
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise _Rejected(f"front matter must be 'key: value' lines (a YAML mapping), not {_kind(meta)}")
+    return meta
+
+
+def _plain_text(text: str, relpath: str) -> Article:
+    text = text.strip()
+    first, _, rest = text.partition("\n")
+    first, rest = first.strip(), rest.strip()
+    if rest and _BLANK_LINE.search(text) and _looks_like_title(first):
+        return _article({"title": first, "text": rest}, relpath)
+    return _article({"title": _title_from(text), "text": text}, relpath)
+
+
+def _html(text: str, relpath: str) -> Article:
+    page = extract_html(text)
+    if not page.title:
+        raise _Rejected("missing title: the page has no og:title meta tag, <h1> or <title>")
+    body = _require_body(page.text, "in the page's <article>, <main> or <body>")
+    language = page.language if _LANGUAGE.fullmatch(page.language) else ""  # a page's lang="..." is a hint
+    fields = {**asdict(page), "text": body, "language": language, "id": ""}
+    return _article(fields, relpath)
+
+
+def _jsonl_articles(data: bytes, relpath: str) -> Iterator[tuple[int, _Loaded]]:
+    """One article per non-blank line; a bad line is a LoadError with its 1-based line number."""
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield number, _jsonl_article(raw, relpath, number)
+        except _Rejected as rejected:
+            yield number, LoadError(relpath, str(rejected), number)
+
+
+def _jsonl_article(raw: bytes, relpath: str, number: int) -> Article:
+    try:
+        record = json.loads(_decode(raw, number))
+    except json.JSONDecodeError as error:
+        message = f"not valid JSON: {error.msg} at column {error.colno}; write one JSON object per line"
+        raise _Rejected(message) from error
+    if not isinstance(record, dict):
+        raise _Rejected(f"expected a JSON object on each line, got {_kind(record)}")
+    fields = _string_fields(record)
+    fields["text"] = _require_body(_normalize_newlines(fields["text"]).strip(), "in 'text'")
+    fields["title"] = fields["title"] or _title_from(fields["text"])
+    location = f"{relpath}:{number}"
+    return _article(fields, location, default_id=fields["url"] or location)
+
+
+def _article(fields: Mapping[str, str], path: str, default_id: str | None = None) -> Article:
+    """The Article from checked string fields; the id defaults to the path without its extension."""
+    language = _language_code(fields.get("language", ""))
+    return Article(
+        id=fields.get("id") or default_id or str(PurePosixPath(path).with_suffix("")),
+        title=fields["title"],
+        text=fields["text"],
+        source=fields.get("source", ""),
+        url=fields.get("url", ""),
+        published=_parse_date(fields.get("published", "")),
+        language=language or detect_language(f"{fields['title']}\n{fields['text']}"),
+        author=fields.get("author", ""),
+        path=path,
+    )
+
+
+def _string_fields(record: Mapping[object, object]) -> dict[str, str]:
+    """The known fields as stripped strings ("" when absent or null); other types are rejected."""
+    fields: dict[str, str] = {}
+    for key in _FIELDS:
+        value = record.get(key)
+        if key == "id" and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        elif key == "author" and isinstance(value, list) and all(isinstance(name, str) for name in value):
+            value = ", ".join(name.strip() for name in value)
+        if value is not None and not isinstance(value, str):
+            raise _Rejected(f"'{key}' must be a text, not {_kind(value)}: write {key}: \"...\"")
+        fields[key] = "" if value is None else value if key == "text" else value.strip()
+    return fields
+
+
+def _parse_date(value: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value).date()
+    except ValueError:
+        raise _Rejected(
+            f"'published' is not an ISO date: {value!r}; write YYYY-MM-DD (e.g. 2024-10-01) "
+            "or an ISO date and time (2024-10-01T09:30:00+02:00)"
+        ) from None
+
+
+def _language_code(value: str) -> str:
+    if not value:
+        return ""
+    match = _LANGUAGE.fullmatch(value)
+    if match is None:
+        raise _Rejected(f"'language' must be a language code such as 'de', 'en' or 'de-DE', not {value!r}")
+    return match.group(1).lower()
+
+
+def _split_heading(text: str) -> tuple[str, str]:
+    """A Markdown title line (leading '#' dropped, a setext underline skipped) and the rest."""
+    first, _, rest = text.partition("\n")
+    return first.lstrip("#").strip(), _SETEXT_UNDERLINE.sub("", rest, count=1).strip()
+
+
+def _require_body(body: str, where: str) -> str:
+    if not body:
+        raise _Rejected(f"missing body: no article text {where}")
+    return body
+
+
+def _looks_like_title(line: str) -> bool:
+    """Headlines are short and do not end with a full stop (an ellipsis is fine)."""
+    return len(line) <= _MAX_TITLE_LINE and (not line.endswith(".") or line.endswith("..."))
+
+
+def _title_from(text: str) -> str:
+    """The first sentence, or the first ~80 characters cut at a space, of the first line."""
+    first_line = text.partition("\n")[0].strip()
+    for end in _SENTENCE_END.finditer(first_line):
+        if end.end() >= 20:  # skip "Dr." and the like at the start
+            if end.end() <= _DERIVED_TITLE + 20:
+                return first_line[: end.end()].removesuffix(".")
+            break
+    if len(first_line) <= _DERIVED_TITLE:
+        return first_line
+    return first_line[:_DERIVED_TITLE].rsplit(" ", 1)[0].rstrip(" ,;:-") + "…"
+
+
+def _extension(name: str) -> str:
+    return os.path.splitext(name)[1].lower()
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+class _FrontMatterLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
+    """SafeLoader that keeps every plain scalar a string, exactly as written: `published: 2024-10-01`,
+    `id: 0012` and `title: yes` stay text instead of becoming a date, the number 10 or True."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag == "tag:yaml.org,2002:null"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }

@@ -1,0 +1,35 @@
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no model hub here: the bundled model is loaded from disk
+
+from tests.fakes import FakeEmbedder  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_CORPUS = ROOT / "corpus"
+SEED_ID = "000_b42d2c4aa54e0ed9"
+
+
+def write_article(folder: Path, name: str, title: str, text: str, **meta) -> Path:
+    """A Markdown article with front matter, as the corpus holds them."""
+    path = folder / f"{name}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    front = yaml.safe_dump({"title": title, **meta}, allow_unicode=True, sort_keys=False)
+    path.write_text(f"---\n{front}---\n\n{text}\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The bundled all-MiniLM-L6-v2, loaded once per test session."""
+    from index.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()

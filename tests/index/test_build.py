@@ -1,0 +1,199 @@
+"""Building, updating and publishing the index (fake embedder: fast, deterministic)."""
+
+import json
+import threading
+
+import numpy as np
+import pytest
+
+from index.build import ChunkingConfig, NothingToIndex, build_index
+from index.search import Searcher
+from index.store import IndexBusy, IndexMismatch, IndexNotFound, build_lock, current_generation, load_index
+from tests.conftest import write_article
+from tests.fakes import FakeEmbedder
+
+MODEL = FakeEmbedder.model_id
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    folder = tmp_path / "corpus"
+    write_article(folder, "alpine", "Alpine und die IMSA", "Alpine plant keinen Einstieg in die IMSA. "
+                  "Famin nennt es nur eine Idee.", published="2024-10-01", source="Motorsport-Total.com")
+    write_article(folder, "ferrari", "Ferrari in Le Mans", "Ferrari gewinnt erneut in Le Mans. "
+                  "Der Hypercar siegt vor Porsche.", published="2024-06-16")
+    write_article(folder, "2025/brot", "Brot backen", "Sauerteig braucht Zeit und Wärme. Das Brot ruht über Nacht.",
+                  published="2025-01-05")
+    return folder
+
+
+def build(corpus, index_dir, embedder, **kwargs):
+    return build_index(corpus, index_dir, model_id=MODEL, get_embedder=lambda: embedder, **kwargs)
+
+
+def found_articles(index_dir, embedder, query, mode="bm25"):
+    searcher = Searcher(load_index(index_dir, model_id=MODEL), embedder)
+    return {hit.article.id for hit in searcher.search(query, 10, mode=mode)}
+
+
+def test_first_build_indexes_every_article_and_writes_a_manifest(corpus, tmp_path, fake_embedder):
+    report = build(corpus, tmp_path / "index", fake_embedder)
+
+    assert (report.articles, report.added, report.changed, report.removed) == (3, 3, 0, 0)
+    assert report.chunks == report.embedded_chunks > 0
+    manifest = json.loads((current_generation(tmp_path / "index") / "manifest.json").read_text())
+    assert manifest["model_id"] == MODEL
+    assert manifest["dimension"] == FakeEmbedder.dimension
+    assert manifest["max_tokens"] == fake_embedder.max_tokens
+    assert manifest["chunking"]["overlap_sentences"] == 1
+    assert set(manifest["article_hashes"]) == {"alpine", "ferrari", "2025/brot"}
+    assert (manifest["articles"], manifest["chunks"]) == (3, report.chunks)
+    assert manifest["built_at"]
+
+
+def test_the_index_directory_holds_no_pickle(corpus, tmp_path, fake_embedder):
+    build(corpus, tmp_path / "index", fake_embedder)
+    generation = current_generation(tmp_path / "index")
+    arrays = list(generation.rglob("*.npy"))
+    assert arrays
+    for path in arrays:
+        np.load(path, allow_pickle=False)  # raises on object arrays
+
+
+def test_a_rerun_with_nothing_changed_embeds_nothing_and_does_not_load_the_model(corpus, tmp_path, fake_embedder):
+    build(corpus, tmp_path / "index", fake_embedder)
+    generation = current_generation(tmp_path / "index")
+
+    def no_model():
+        raise AssertionError("the model was loaded although nothing changed")
+
+    report = build_index(corpus, tmp_path / "index", model_id=MODEL, get_embedder=no_model)
+
+    assert (report.added, report.changed, report.removed, report.embedded_chunks) == (0, 0, 0, 0)
+    assert current_generation(tmp_path / "index") == generation
+
+
+def test_a_changed_article_is_re_embedded_alone_and_its_old_text_is_gone(corpus, tmp_path):
+    first = FakeEmbedder()
+    build(corpus, tmp_path / "index", first)
+    write_article(corpus, "ferrari", "Ferrari in Le Mans", "Ferrari verliert in Spa gegen Toyota.",
+                  published="2024-06-16")
+    second = FakeEmbedder()
+
+    report = build(corpus, tmp_path / "index", second)
+
+    assert (report.added, report.changed, report.removed) == (0, 1, 0)
+    assert report.embedded_chunks == sum(second.calls) == 1
+    assert found_articles(tmp_path / "index", second, "Porsche Hypercar") == set()
+    assert found_articles(tmp_path / "index", second, "Toyota Spa") == {"ferrari"}
+    data = load_index(tmp_path / "index", model_id=MODEL)
+    assert len(data.chunk_table) == len(data.vectors) == len(data.dense) == data.manifest.chunks
+    assert not any("Porsche" in data.chunk(row).text for row in range(len(data.chunk_table)))
+
+
+def test_a_removed_article_leaves_nothing_behind(corpus, tmp_path, fake_embedder):
+    build(corpus, tmp_path / "index", fake_embedder)
+    (corpus / "2025" / "brot.md").unlink()
+
+    report = build(corpus, tmp_path / "index", fake_embedder)
+
+    assert (report.articles, report.removed) == (2, 1)
+    for mode in ("bm25", "dense", "hybrid"):
+        assert "2025/brot" not in found_articles(tmp_path / "index", fake_embedder, "Sauerteig Brot", mode)
+    assert "2025/brot" not in {a.id for a in load_index(tmp_path / "index", model_id=MODEL).articles}
+
+
+def test_unchanged_articles_keep_their_vectors(corpus, tmp_path, fake_embedder):
+    build(corpus, tmp_path / "index", fake_embedder)
+    before = load_index(tmp_path / "index", model_id=MODEL)
+    write_article(corpus, "neu", "Neu", "Ein neuer Artikel über Rallye.", published="2024-01-01")
+
+    build(corpus, tmp_path / "index", fake_embedder)
+    after = load_index(tmp_path / "index", model_id=MODEL)
+
+    def vectors_of(data, article_id):
+        rows = [r for r in range(len(data.chunk_table)) if data.article_of(r).id == article_id]
+        return np.asarray(data.vectors[rows])
+
+    np.testing.assert_array_equal(vectors_of(before, "alpine"), vectors_of(after, "alpine"))
+    assert len(after.articles) == 4
+
+
+def test_an_empty_corpus_is_a_clear_error(tmp_path, fake_embedder):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(NothingToIndex, match="no article"):
+        build(tmp_path / "empty", tmp_path / "index", fake_embedder)
+    assert current_generation(tmp_path / "index") is None
+
+
+def test_a_failed_build_leaves_the_previous_index_serving(corpus, tmp_path, fake_embedder, monkeypatch):
+    build(corpus, tmp_path / "index", fake_embedder)
+    generation = current_generation(tmp_path / "index")
+    write_article(corpus, "neu", "Neu", "Ein neuer Artikel über Rallye.")
+
+    def crash(self, path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("index.dense.DenseIndex.save", crash)
+    with pytest.raises(OSError, match="disk full"):
+        build(corpus, tmp_path / "index", fake_embedder)
+
+    assert current_generation(tmp_path / "index") == generation
+    assert not list((tmp_path / "index").glob("tmp-*"))
+    assert "neu" not in {a.id for a in load_index(tmp_path / "index", model_id=MODEL).articles}
+
+
+def test_a_leftover_of_a_killed_build_is_ignored_and_cleared(corpus, tmp_path, fake_embedder):
+    build(corpus, tmp_path / "index", fake_embedder)
+    leftover = tmp_path / "index" / "tmp-killed"
+    leftover.mkdir()
+    (leftover / "vectors.npy").write_bytes(b"half written")
+
+    assert len(load_index(tmp_path / "index", model_id=MODEL).articles) == 3
+    write_article(corpus, "neu", "Neu", "Ein neuer Artikel über Rallye.")
+    build(corpus, tmp_path / "index", fake_embedder)
+    assert not leftover.exists()
+
+
+def test_only_one_build_runs_at_a_time(corpus, tmp_path, fake_embedder):
+    index_dir = tmp_path / "index"
+    with build_lock(index_dir), pytest.raises(IndexBusy, match="another build"):
+        build(corpus, index_dir, fake_embedder)
+
+
+def test_loading_checks_the_model_and_says_to_re_index(corpus, tmp_path, fake_embedder):
+    with pytest.raises(IndexNotFound, match="pitwall index"):
+        load_index(tmp_path / "index", model_id=MODEL)
+    build(corpus, tmp_path / "index", fake_embedder)
+    with pytest.raises(IndexMismatch, match="re-index"):
+        load_index(tmp_path / "index", model_id="another-model")
+
+
+def test_another_model_or_chunking_rebuilds_everything(corpus, tmp_path, fake_embedder):
+    build(corpus, tmp_path / "index", fake_embedder)
+    report = build(corpus, tmp_path / "index", fake_embedder, chunking=ChunkingConfig(overlap_sentences=0))
+    assert report.embedded_chunks == report.chunks > 0
+
+
+def test_readers_never_see_a_half_written_index(corpus, tmp_path, fake_embedder):
+    """While builds publish new generations, every load sees a complete, consistent index."""
+    index_dir = tmp_path / "index"
+    build(corpus, index_dir, fake_embedder)
+    problems, stop = [], threading.Event()
+
+    def read_repeatedly():
+        while not stop.is_set():
+            try:
+                data = load_index(index_dir, model_id=MODEL)
+                assert len(data.chunk_table) == len(data.vectors) == len(data.dense) == data.manifest.chunks
+            except Exception as error:  # noqa: BLE001
+                problems.append(error)
+
+    reader = threading.Thread(target=read_repeatedly)
+    reader.start()
+    for round_ in range(8):
+        write_article(corpus, "wechsel", "Wechsel", f"Runde {round_}: " + "Text. " * (round_ + 1))
+        build(corpus, index_dir, fake_embedder)
+    stop.set()
+    reader.join()
+    assert problems == []
