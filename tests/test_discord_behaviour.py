@@ -7,17 +7,12 @@ errors, permissions and the re-index job, which need a service that can be made 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from bot.discord_bot import DiscordSettings, run_bot
-from bot.discord_bot.runner import EXIT_NO_TOKEN, EXIT_REJECTED, apply_api_base, build_bot, serve
 from index.documents import Article
-from tests.discord_harness import LocalDiscord
 from tests.discord_harness.session import BotSession
 from tests.discord_harness.stand_in import StandInService
 
@@ -76,3 +71,96 @@ def test_login_identifies_with_message_content_and_syncs_commands(env: BotSessio
     ask = next(c for c in d.commands if c["name"] == "ask")
     assert ask["description"].startswith("Ask the news archive")
     assert ask["options"][0]["name"] == "question" and ask["options"][0]["required"]
+
+
+def test_ask_is_deferred_then_answered_off_the_event_loop_with_buttons(env: BotSession) -> None:
+    d = env.discord
+    ix = env.run(d.slash(member(env, "alice"), "ask", question="Plant Alpine einen IMSA-Einstieg?"))
+    defer = env.run(d.wait_for(lambda s: s.token == ix.token and s.kind == "callback"))
+    assert defer.body["type"] == 5  # deferred at once
+    final = env.run(d.wait_final(ix))
+    assert final.kind == "edit_original"
+    assert final.content == "Here is what the articles say \\[1\\]."
+    assert "Alpine bleibt vorerst in der WEC" in final.embeds[0]["description"]
+    assert final.body["allowed_mentions"] == {"parse": []}
+    custom_ids = [b["custom_id"] for row in final.body["components"] for b in row["components"]]
+    assert [c.split(":")[2] for c in custom_ids] == ["helpful", "unhelpful", "wrong_quote"]
+    assert env.service.thread_names and "loop" not in env.service.thread_names[-1]
+    assert env.service.thread_names[-1] != "MainThread"
+
+
+def test_a_failing_question_gets_a_private_reference_and_the_log_the_traceback(env: BotSession) -> None:
+    d = env.discord
+    ix = env.run(d.slash(member(env, "alice"), "ask", question="please fail"))
+    private = env.run(d.wait_for(lambda s: s.token == ix.token and s.kind == "followup"))
+    assert private.ephemeral
+    assert private.content.startswith("Sorry, something went wrong (reference `")
+    reference = private.content.split("`")[1]
+    env.run(
+        d.wait_for(lambda s: s.token == ix.token and s.kind == "delete")
+    )  # the public "thinking…" is gone
+    errors = env.log.take_errors()
+    assert len(errors) == 1 and reference in errors[0].getMessage()
+    assert errors[0].exc_info and "stand-in failure" in str(errors[0].exc_info[1])
+
+
+def test_rate_limit_per_user_answers_with_a_friendly_private_message(env: BotSession) -> None:
+    d = env.discord
+    hasty = member(env, "hasty")
+    for _ in range(3):
+        ix = env.run(d.slash(hasty, "search", query="Ferrari"))
+        assert env.run(d.wait_final(ix)).ephemeral  # /search is private by default
+    ix = env.run(d.slash(hasty, "ask", question="Ferrari?"))
+    refusal = env.run(d.wait_final(ix))
+    assert refusal.ephemeral and "3 questions a minute" in refusal.content
+
+
+def test_reindex_refused_for_members_one_at_a_time_and_reports_rejected_files(env: BotSession) -> None:
+    d = env.discord
+    ix = env.run(d.slash(member(env, "alice"), "reindex"))
+    refused = env.run(d.wait_final(ix))
+    assert refused.ephemeral and "Manage Server" in refused.content
+    assert ("reindex", "") not in env.service.calls
+
+    gate = env.service.reindex_gate = threading.Event()
+    try:
+        ix = env.run(d.slash(member(env, "marshal"), "reindex"))  # an admin role from the settings
+        started = env.run(d.wait_final(ix))
+        assert not started.ephemeral and started.content.startswith("Re-indexing")
+        second = env.run(d.wait_final(env.run(d.slash(member(env, "boss"), "reindex"))))
+        assert second.ephemeral and "already running" in second.content
+        progress = env.run(d.wait_for(lambda s: s.token == ix.token and "embedded 1 of 2" in s.content))
+        assert progress.kind == "edit_original"
+    finally:
+        gate.set()
+        env.service.reindex_gate = None
+    done = env.run(d.wait_for(lambda s: s.token == ix.token and s.content.startswith("Re-index done")))
+    assert "1 rejected" in done.content and "bad.md: no title" in done.content
+    assert env.service.calls.count(("reindex", "")) == 1
+
+
+def test_a_failed_reindex_says_why_and_that_the_old_index_still_serves(env: BotSession) -> None:
+    d = env.discord
+    env.service.reindex_error = "the model produced vectors of the wrong size"
+    try:
+        ix = env.run(d.slash(member(env, "boss"), "reindex"))
+        failed = env.run(d.wait_for(lambda s: s.token == ix.token and "failed" in s.content))
+    finally:
+        env.service.reindex_error = None
+    assert "the model produced vectors of the wrong size" in failed.content
+    assert "previous index is still answering" in failed.content
+    assert len(env.log.take_errors()) == 1  # the traceback is logged
+
+
+def test_ask_channel_messages_are_answered_and_bots_are_ignored(env: BotSession) -> None:
+    d = env.discord
+    channel = env.ask_channel  # type: ignore[attr-defined]
+    from_bot = env.run(d.send_message(member(env, "botty"), "Ferrari Fiorano?", channel_id=channel))
+    question = env.run(d.send_message(member(env, "alice"), "Testet Ferrari in Fiorano?", channel_id=channel))
+    reply = env.run(d.wait_reply(question["id"]))
+    assert "Ferrari testet den neuen Wagen" in reply.text()
+    assert reply.body["allowed_mentions"] == {"parse": [], "replied_user": False}
+    replied_to = {str((s.body.get("message_reference") or {}).get("message_id")) for s in d.sent}
+    assert from_bot["id"] not in replied_to
+    # the bot's own answer came back through the gateway (like on Discord) and was not answered
+    assert reply.message is not None and reply.message["id"] not in replied_to

@@ -60,7 +60,9 @@ def format_source(article: Any) -> Reply:
 
 
 def format_status(status: Any) -> Reply:
-    built = status.built_at.strftime("%Y-%m-%d %H:%M UTC") if status.built_at else "never"
+    built_at = status.built_at
+    built = built_at.strftime("%Y-%m-%d %H:%M UTC") if isinstance(built_at, dt.datetime) else built_at
+    built = escape(str(built or "never"))
     last = reindex_summary(status.last_report) if status.last_report else "none since start"
     lines = [
         f"**Articles:** {status.articles}",
@@ -78,6 +80,14 @@ def reindex_summary(report: Any) -> str:
         f"{len(report.errors)} rejected; {report.articles} articles, {report.chunks} chunks "
         f"in {report.seconds:.1f} s"
     )
+
+
+def describe_progress(*args: object) -> str:
+    """A progress report from the engine, `(chunks embedded, chunks to embed)` or a line of text."""
+    if len(args) == 2 and all(isinstance(a, int) for a in args):
+        done, total = args
+        return f"embedded {done} of {total} chunks"
+    return " ".join(str(a) for a in args)
 
 
 def format_reindex_progress(line: str, started: dt.datetime) -> str:

@@ -12,7 +12,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_bot.errors import NotAllowed
-from bot.discord_bot.panels import format_reindex_done, format_reindex_failed, format_reindex_progress
+from bot.discord_bot.panels import (
+    describe_progress,
+    format_reindex_done,
+    format_reindex_failed,
+    format_reindex_progress,
+)
 from bot.discord_bot.service import AnswerService
 
 log = logging.getLogger(__name__)
@@ -63,8 +68,8 @@ class Reindex(commands.Cog):
         loop = asyncio.get_running_loop()
         latest = ["starting"]
 
-        def progress(line: str) -> None:  # called in the worker thread
-            loop.call_soon_threadsafe(latest.__setitem__, 0, line)
+        def progress(*args: object) -> None:  # called in the worker thread
+            loop.call_soon_threadsafe(latest.__setitem__, 0, describe_progress(*args))
 
         try:
             work = asyncio.ensure_future(asyncio.to_thread(self.service.reindex, progress))

@@ -26,6 +26,6 @@ class AnswerService(Protocol):
 
     def find_articles(self, text: str, limit: int = 25) -> Sequence[Any]: ...
 
-    def reindex(self, progress: Callable[[str], None] | None = None) -> Any: ...  # IndexReport
+    def reindex(self, progress: Callable[[int, int], None] | None = None) -> Any: ...  # IndexReport
 
     def status(self) -> Any: ...  # ServiceStatus: articles, chunks, model, built_at, last_report

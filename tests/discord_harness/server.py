@@ -44,8 +44,10 @@ class Sent:
 
     @property
     def ephemeral(self) -> bool:
+        """Private to the user: flagged so in this request or in the message it edits."""
         data = self.body.get("data") if self.kind == "callback" else self.body
-        return bool(((data or {}).get("flags") or 0) & EPHEMERAL)
+        flags = ((data or {}).get("flags") or 0) | ((self.message or {}).get("flags") or 0)
+        return bool(flags & EPHEMERAL)
 
     def text(self) -> str:
         """Content and every embed string, for assertions that something appears anywhere."""

@@ -82,7 +82,7 @@ class BotSession:
             time.sleep(0.02)
 
     def stop(self) -> int:
-        """Close the bot; returns its exit status. Fails if the bot made a request the harness does not know."""
+        """Close the bot and return its exit status; fail on requests the harness does not know."""
         try:
             if self.bot is not None and self._serving is not None:
                 self.run(self.bot.close(), 20)
@@ -94,6 +94,8 @@ class BotSession:
             self.loop.close()
             for name in ("discord", "bot"):
                 logging.getLogger(name).removeHandler(self.log)
-        assert not self.discord.unhandled, f"requests the local Discord does not handle: {self.discord.unhandled}"
+        assert not self.discord.unhandled, (
+            f"requests the local Discord does not handle: {self.discord.unhandled}"
+        )
         assert self.token not in self.log.text(), "the token appeared in the log"
         return status

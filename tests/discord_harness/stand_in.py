@@ -72,7 +72,9 @@ class StandInService:
         if best is None:
             return Answer(question, "en", True, "I found nothing on that.", (), ())
         quote = best.text.split("\n")[0]
-        citation = Citation(1, quote, best.id, best.title, best.source, best.url, best.published, 1.0, best.url)
+        citation = Citation(
+            1, quote, best.id, best.title, best.source, best.url, best.published, 1.0, best.url
+        )
         return Answer(question, "en", False, "Here is what the articles say [1].", (citation,), ())
 
     def search(self, query: str, *, k: int = 5, since=None, until=None) -> list[Hit]:
@@ -89,15 +91,17 @@ class StandInService:
         self.calls.append(("find_articles", text))
         return [a for a in self.articles if text.lower() in a.title.lower()][:limit]
 
-    def reindex(self, progress: Callable[[str], None] | None = None) -> Report:
+    def reindex(self, progress: Callable[[int, int], None] | None = None) -> Report:
         self.calls.append(("reindex", ""))
         if progress:
-            progress("reading the corpus")
+            progress(1, 2)
         if self.reindex_gate is not None:
             self.reindex_gate.wait(30)
         if self.reindex_error:
             raise RuntimeError(self.reindex_error)
-        return Report(len(self.articles), len(self.articles), 0, 0, 0, 0, (LoadError("bad.md", "no title"),), 0.1)
+        return Report(
+            len(self.articles), len(self.articles), 0, 0, 0, 0, (LoadError("bad.md", "no title"),), 0.1
+        )
 
     def status(self) -> Status:
         return Status(len(self.articles), len(self.articles), "stand-in", dt.datetime(2024, 1, 1), None)
