@@ -81,9 +81,7 @@ def test_ask_alpine_quotes_the_seed_article_with_its_citation(env: BotSession) -
     first_quote = embed["description"].split("\n> ", 1)[1].split("\n")[0].replace("\\", "")
     assert first_quote.rstrip("…") in seed  # verbatim (Markdown escapes aside)
     assert embed["fields"][0]["name"].startswith("[1] Motorsport-Total.com")
-    assert (
-        'Alpine hat \\"keinen' in embed["fields"][0]["value"] or "Alpine hat" in embed["fields"][0]["value"]
-    )
+    assert embed["fields"][0]["value"].startswith("Alpine hat")
 
 
 def test_search_lists_passages_privately(env: BotSession) -> None:

@@ -19,8 +19,8 @@ CHOICE_NAME_MAX = 100
 
 ELLIPSIS = "…"
 _ZWSP = "\u200b"
-_MARKDOWN = re.compile(r"([\\*_~`|>\[\]()])")
-_LINE_START = re.compile(r"^(\s*)([#\-+]|\d+\.)", re.MULTILINE)
+_MARKDOWN = re.compile(r"([\\*_~`|\[\]()])")
+_LINE_START = re.compile(r"^(\s*)([#\-+>]|\d+\.)", re.MULTILINE)
 _MENTION = re.compile(r"@(everyone|here)|<([@#])")
 
 
