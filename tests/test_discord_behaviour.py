@@ -9,10 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from bot.discord_bot import export_feedback
 from index.documents import Article
+from tests.discord_harness import buttons
 from tests.discord_harness.session import BotSession
 from tests.discord_harness.stand_in import StandInService
 
@@ -164,3 +167,28 @@ def test_ask_channel_messages_are_answered_and_bots_are_ignored(env: BotSession)
     assert from_bot["id"] not in replied_to
     # the bot's own answer came back through the gateway (like on Discord) and was not answered
     assert reply.message is not None and reply.message["id"] not in replied_to
+
+
+def test_feedback_buttons_keep_working_after_a_restart(tmp_path: Path) -> None:
+    first = BotSession(StandInService(list(ARTICLES)), tmp_path)
+    alice = first.discord.add_member("alice")
+    first.start()
+    try:
+        ix = first.run(first.discord.slash(alice, "ask", question="Alpine IMSA?"))
+        answer = first.run(first.discord.wait_final(ix))
+        message = first.discord.messages[answer.message["id"]]  # type: ignore[index]
+    finally:
+        assert first.stop() == 0
+    custom_id = next(b["custom_id"] for b in buttons(message) if ":wrong_quote:" in b["custom_id"])
+
+    second = BotSession(StandInService(list(ARTICLES)), tmp_path)  # a new process: same database, no views
+    second.discord.guild.members.append(alice)
+    second.start()
+    try:
+        ix = second.run(second.discord.click(alice, message, custom_id))
+        thanks = second.run(second.discord.wait_final(ix))
+    finally:
+        assert second.stop() == 0
+    assert thanks.ephemeral and "flagged for review" in thanks.content
+    [vote] = export_feedback(tmp_path / "feedback.sqlite3")
+    assert vote["vote"] == "wrong_quote" and vote["question"] == "Alpine IMSA?"
