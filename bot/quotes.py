@@ -9,7 +9,7 @@ from urllib.parse import quote as percent_encode
 
 import numpy as np
 
-from index.chunking import split_sentences
+from index.sentences import split_sentences
 from index.documents import Article
 from index.lexical import matched_fraction
 from index.search import Hit

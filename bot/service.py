@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from bot.answers import Answer, compose_answer
 from bot.settings import Settings
-from index.build import ChunkingConfig, IndexReport, Progress, build_index
+from index.build import IndexReport, Progress, build_index
 from index.documents import Article
 from index.embedding import Embedder, SentenceTransformerEmbedder
 from index.search import Mode, Searcher
@@ -84,7 +84,8 @@ class AnswerService:
             self.settings.index_dir,
             model_id=self.model_id,
             get_embedder=self.embedder,
-            chunking=ChunkingConfig(self.settings.chunk_overlap_sentences, self.settings.chunk_target_tokens),
+            overlap_sentences=self.settings.chunk_overlap_sentences,
+            target_tokens=self.settings.chunk_target_tokens,
             progress=progress,
         )
         data = load_index(self.settings.index_dir, model_id=self.model_id)

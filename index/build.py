@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.chunking import chunk_article
+from index.chunking import ChunkingParams, chunk_article
 from index.dense import DenseIndex
 from index.documents import Article, Chunk, LoadError
 from index.embedding import Embedder
@@ -29,16 +29,6 @@ class NothingToIndex(Exception):
     def __init__(self, message: str, errors: tuple[LoadError, ...] = ()) -> None:
         super().__init__(message)
         self.errors = errors
-
-
-@dataclass(frozen=True)
-class ChunkingConfig:
-    overlap_sentences: int = 1
-    target_tokens: int | None = None  # None: as long as the model allows
-
-    def to_json(self, max_tokens: int) -> dict:
-        return {"max_tokens": max_tokens, "overlap_sentences": self.overlap_sentences,
-                "target_tokens": self.target_tokens}
 
 
 @dataclass(frozen=True)
@@ -71,7 +61,8 @@ def build_index(
     *,
     model_id: str,
     get_embedder: Callable[[], Embedder],
-    chunking: ChunkingConfig = ChunkingConfig(),
+    overlap_sentences: int = 1,
+    target_tokens: int | None = None,
     progress: Progress | None = None,
 ) -> IndexReport:
     """Bring the index in `index_dir` up to date with `corpus_dir` and publish it atomically.
@@ -79,6 +70,10 @@ def build_index(
     The embedder is only asked for when something has to be chunked and embedded, so a run with
     nothing changed does not load the model.
     """
+
+    def chunking(max_tokens: int) -> ChunkingParams:
+        return ChunkingParams(max_tokens, overlap_sentences, target_tokens)
+
     started = time.perf_counter()
     loaded = load_corpus(corpus_dir)
     if not loaded.articles:
@@ -89,7 +84,12 @@ def build_index(
 
     with build_lock(index_dir):
         previous = read_manifest(index_dir)
-        reusable = previous is not None and _same_settings(previous, model_id, chunking)
+        reusable = (
+            previous is not None
+            and previous.format_version == FORMAT_VERSION
+            and previous.model_id == model_id
+            and previous.chunking == chunking(previous.max_tokens).to_json()
+        )
         old_hashes = previous.article_hashes if reusable else {}
         added = sum(1 for id_ in hashes if id_ not in old_hashes)
         changed = sum(1 for id_, digest in hashes.items() if id_ in old_hashes and old_hashes[id_] != digest)
@@ -103,7 +103,7 @@ def build_index(
         kept = _vectors_by_article(old, hashes) if old else {}
         to_embed = [article for article in articles if article.id not in kept]
         embedder = get_embedder()
-        fresh = _chunk_and_embed(to_embed, embedder, chunking, progress)
+        fresh = _chunk_and_embed(to_embed, embedder, chunking(embedder.max_tokens), progress)
 
         rows: list[tuple[int, int, int, int]] = []
         texts_tokens: list[list[str]] = []
@@ -121,7 +121,7 @@ def build_index(
             model_id=model_id,
             dimension=int(vectors.shape[1]),
             max_tokens=embedder.max_tokens,
-            chunking=chunking.to_json(embedder.max_tokens),
+            chunking=chunking(embedder.max_tokens).to_json(),
             article_hashes=hashes,
             articles=len(articles),
             chunks=len(rows),
@@ -143,14 +143,6 @@ def build_index(
                            time.perf_counter() - started)
 
 
-def _same_settings(manifest: Manifest, model_id: str, chunking: ChunkingConfig) -> bool:
-    return (
-        manifest.format_version == FORMAT_VERSION
-        and manifest.model_id == model_id
-        and manifest.chunking == chunking.to_json(manifest.max_tokens)
-    )
-
-
 def _vectors_by_article(old: IndexData, hashes: dict[str, str]) -> dict[str, tuple[list[Chunk], np.ndarray]]:
     """Chunks and vectors of the old index's articles that are unchanged now."""
     by_article: dict[str, list[int]] = {}
@@ -164,25 +156,23 @@ def _vectors_by_article(old: IndexData, hashes: dict[str, str]) -> dict[str, tup
 
 
 def _chunk_and_embed(
-    articles: list[Article], embedder: Embedder, chunking: ChunkingConfig, progress: Progress | None
+    articles: list[Article], embedder: Embedder, params: ChunkingParams, progress: Progress | None
 ) -> dict[str, tuple[list[Chunk], np.ndarray]]:
     chunks_of = {
         article.id: chunk_article(
-            article,
-            embedder.token_lengths,
-            embedder.max_tokens,
-            overlap_sentences=chunking.overlap_sentences,
-            target_tokens=chunking.target_tokens,
+            article, embedder.token_lengths, params.max_tokens, params.overlap_sentences, params.target_tokens
         )
         for article in articles
     }
     texts = [chunk.text for chunks in chunks_of.values() for chunk in chunks]
-    parts = []
+    # Batches of similar length waste less padding; the vectors are put back in text order afterwards.
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
     for begin in range(0, len(texts), EMBED_BATCH):
-        parts.append(embedder.embed_passages(texts[begin : begin + EMBED_BATCH]))
+        batch = order[begin : begin + EMBED_BATCH]
+        vectors[batch] = embedder.embed_passages([texts[i] for i in batch])
         if progress:
-            progress(min(begin + EMBED_BATCH, len(texts)), len(texts))
-    vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dimension), dtype=np.float32)
+            progress(begin + len(batch), len(texts))
     result, offset = {}, 0
     for article_id, chunks in chunks_of.items():
         result[article_id] = (chunks, vectors[offset : offset + len(chunks)])

@@ -6,7 +6,7 @@ import threading
 import numpy as np
 import pytest
 
-from index.build import ChunkingConfig, NothingToIndex, build_index
+from index.build import NothingToIndex, build_index
 from index.search import Searcher
 from index.store import IndexBusy, IndexMismatch, IndexNotFound, build_lock, current_generation, load_index
 from tests.conftest import write_article
@@ -171,7 +171,7 @@ def test_loading_checks_the_model_and_says_to_re_index(corpus, tmp_path, fake_em
 
 def test_another_model_or_chunking_rebuilds_everything(corpus, tmp_path, fake_embedder):
     build(corpus, tmp_path / "index", fake_embedder)
-    report = build(corpus, tmp_path / "index", fake_embedder, chunking=ChunkingConfig(overlap_sentences=0))
+    report = build(corpus, tmp_path / "index", fake_embedder, overlap_sentences=0)
     assert report.embedded_chunks == report.chunks > 0
 
 

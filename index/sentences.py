@@ -1,0 +1,195 @@
+"""Paragraphs and sentences of German and English news text, as character spans.
+
+Rules, in the order they apply:
+- A blank line ends a paragraph. So does a single newline after a heading-like line (short, no
+  punctuation that says the text goes on), after a Markdown heading, or before a list item.
+- Inside a paragraph a sentence ends at . ! ? or … (optionally followed by closing quotes or brackets)
+  when whitespace follows and then an upper-case letter, a digit or an opening quote or bracket.
+- A single "." does not end a sentence after abbreviations (z. B., z.B., bzw., Dr., Jan., ...), single
+  letters (initials such as "J. R. R. Tolkien") and short ordinal numbers ("am 3. Oktober", "der 2. Platz"),
+  unless the next word is one that typically opens a sentence ("... Runde 12. Der Brite").
+- Inside a short quotation whose sentence goes on after the closing mark (`„Gut. Wir kommen“, sagt er.`)
+  nothing ends: the quote and its attribution stay one sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+# Lower-case, without the final ".". Single letters and dotted forms (z.B, u.a, e.g) are handled by rule.
+# Left out on purpose, as they also end sentences as ordinary words: "no", "mag", "max", "co", "etc", "usw".
+ABBREVIATIONS = _word_set(
+    """
+    abb abs abt allg bd bspw bzgl bzw ca chr corp dipl dr dt ehem engl evtl exkl fa fr franz geb gebr
+    gegr ggf ggü hl hr hrsg inkl ing ital jh jhd jr kap kath lt ltd mdb min mio mr mrd mrs ms
+    mt nr jan feb mär apr jun jul aug sep sept okt oct nov dez dec orig prof rd resp sen sog sr
+    st std str tel usf vgl vol vs zit zzgl
+    """
+)
+
+# Words that usually open a sentence: after "Runde 12." they mean the number ended the sentence.
+SENTENCE_STARTERS = _word_set(
+    """
+    der die das dem den des ein eine einer er sie es wir ihr ich man dies diese dieser dieses dann doch
+    aber und oder denn so auch nun jetzt damit danach zudem dabei daher deshalb trotzdem allerdings
+    als wenn wie was wo warum in im am an auf aus bei mit nach seit von vor zum zur für über unter
+    the a an he she it they we i this that these those then but and or so in on at after
+    """
+)
+
+_TERMINAL = r"(?:[.!?…]+)"
+_CLOSERS = '"“”»«)]’'
+_OPENERS = '„"«‚(“»‘['
+_BOUNDARY = re.compile(rf"(?P<punct>{_TERMINAL})(?P<close>[{re.escape(_CLOSERS)}]*)\s+(?=(?P<next>\S))")
+_QUOTE = re.compile(r"„[^„“”\"\n]*[“”\"]|\"[^\"\n]*\"|“[^“”\n]*”|»[^»«\n]*«|«[^«»\n]*»")
+_MAX_QUOTE_CHARS = 500  # longer quotations are split into their sentences regardless
+_BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
+_LIST_ITEM = re.compile(r"(?:[-*•–]|\d{1,3}[.)])\s")
+_DOTTED = re.compile(r"(?:[^\W\d_]{1,2}\.)+[^\W\d_]{1,2}")
+_ORDINAL = re.compile(r"\d{1,3}")
+_WORD = re.compile(r"\w+")
+_HEADING_MAX_CHARS = 100
+_CONTINUES = ",;-–—(„‚/&+"
+
+
+class Paragraph(NamedTuple):
+    start: int
+    end: int
+    heading: bool  # a heading-like line of its own
+    sentences: list[tuple[int, int]]
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of `text`, in order, without surrounding whitespace."""
+    return [span for paragraph in split_paragraphs(text) for span in paragraph.sentences]
+
+
+def split_paragraphs(text: str) -> list[Paragraph]:
+    """The paragraphs of `text` with their sentences; together they cover every non-whitespace character."""
+    paragraphs = []
+    for start, end, heading in _paragraph_spans(text):
+        paragraphs.append(Paragraph(start, end, heading, _sentences_in(text, start, end)))
+    return paragraphs
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _paragraph_spans(text: str) -> list[tuple[int, int, bool]]:
+    spans: list[tuple[int, int, bool]] = []
+    block_start = 0
+    for match in [*_BLANK_LINE.finditer(text), None]:
+        block_end = match.start() if match else len(text)
+        spans.extend(_split_block(text, *_strip(text, block_start, block_end)))
+        block_start = match.end() if match else len(text)
+    return spans
+
+
+def _split_block(text: str, start: int, end: int) -> list[tuple[int, int, bool]]:
+    """A block without blank lines: one paragraph, except where a line is a heading or a list item follows."""
+    if start >= end:
+        return []
+    lines = []
+    line_start = start
+    while line_start < end:
+        newline = text.find("\n", line_start, end)
+        line_end = newline if newline != -1 else end
+        stripped = _strip(text, line_start, line_end)
+        if stripped[0] < stripped[1]:
+            lines.append(stripped)
+        line_start = line_end + 1
+    widest = max(e - s for s, e in lines)
+    paragraphs = []
+    first = 0  # index of the first line of the current paragraph
+    for i, ((s, e), (next_s, _)) in enumerate(zip(lines, lines[1:], strict=False)):
+        if _ends_with_heading(text[s:e], text[next_s], widest) or _LIST_ITEM.match(text, next_s):
+            paragraphs.append((lines[first][0], e, first == i and _looks_like_heading(text[s:e])))
+            first = i + 1
+    last = len(lines) - 1
+    paragraphs.append(
+        (lines[first][0], lines[-1][1], first == last and _looks_like_heading(text[slice(*lines[-1])]))
+    )
+    return paragraphs
+
+
+def _looks_like_heading(line: str) -> bool:
+    """A short line that does not end like a sentence or like text that goes on."""
+    if line.startswith("#"):
+        return True
+    if _LIST_ITEM.match(line):
+        return False
+    bare = line.rstrip(_CLOSERS) or line
+    return len(line) <= _HEADING_MAX_CHARS and bare[-1] not in _CONTINUES and bare[-1] not in ".!?…:"
+
+
+def _ends_with_heading(line: str, next_char: str, widest: int) -> bool:
+    if line.startswith("#"):
+        return True
+    if not _looks_like_heading(line):
+        return False
+    # a line of hard-wrapped prose is about as wide as the widest line of its block
+    if len(line) >= 60 and len(line) >= 0.75 * widest:
+        return False
+    return next_char.isupper() or next_char.isdigit() or next_char in _OPENERS
+
+
+def _sentences_in(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    paragraph = text[start:end]
+    quotes = [m.span() for m in _QUOTE.finditer(paragraph)]
+    sentences = []
+    sentence_start = 0
+    for match in _BOUNDARY.finditer(paragraph):
+        if _ends_sentence(paragraph, match, quotes):
+            sentences.append((start + sentence_start, start + match.end("close")))
+            sentence_start = match.end()
+    sentences.append((start + sentence_start, end))
+    return sentences
+
+
+def _ends_sentence(paragraph: str, match: re.Match[str], quotes: list[tuple[int, int]]) -> bool:
+    following = match.group("next")
+    if not (following.isupper() or following.isdigit() or following in _OPENERS):
+        return False
+    if match.group("punct") == "." and not match.group("close") and _is_abbreviation(paragraph, match):
+        return False
+    return not _inside_continued_quote(paragraph, match.end("close"), quotes)
+
+
+def _is_abbreviation(paragraph: str, match: re.Match[str]) -> bool:
+    dot = match.start("punct")
+    token_start = max(paragraph.rfind(c, 0, dot) for c in " \t\n\r") + 1
+    token = paragraph[token_start:dot].lstrip(_OPENERS)
+    if not token:
+        return False
+    if len(token) == 1 and token.isalpha():  # initials, "z. B.", "u. a."
+        return True
+    if token.lower() in ABBREVIATIONS or _DOTTED.fullmatch(token):
+        return True
+    if _ORDINAL.fullmatch(token):  # "am 3. Oktober", "der 2. Platz", but "in Runde 12. Der Brite ..."
+        next_word = _WORD.match(paragraph, match.end())
+        return not (next_word and next_word.group().lower() in SENTENCE_STARTERS)
+    return False
+
+
+def _inside_continued_quote(paragraph: str, position: int, quotes: list[tuple[int, int]]) -> bool:
+    """Whether `position` lies inside a short quotation after which its sentence goes on (`“, sagt er`)."""
+    for quote_start, quote_end in quotes:
+        if quote_start < position < quote_end:
+            if quote_end - quote_start > _MAX_QUOTE_CHARS:
+                return False
+            rest = paragraph[quote_end:].lstrip()
+            return bool(rest) and (rest[0] in ",;:–—-" or rest[0].islower())
+        if quote_start >= position:
+            break
+    return False
