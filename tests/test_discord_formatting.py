@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.answers import Answer, ArticleRef, Citation
@@ -80,7 +80,9 @@ def assert_within_limits(content: str, embed: dict | None) -> None:
     assert embed_length(embed) <= 6000
 
 
-@settings(max_examples=60, deadline=None)
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(answers)
 def test_every_answer_fits_discords_limits(answer: Answer) -> None:
     reply = format_answer(answer)
@@ -90,7 +92,9 @@ def test_every_answer_fits_discords_limits(answer: Answer) -> None:
     assert re.search(r"<@\d", everything) is None
 
 
-@settings(max_examples=60, deadline=None)
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(
     st.lists(
         st.builds(
@@ -105,7 +109,9 @@ def test_search_results_fit_discords_limits(hits: list[Hit], query: str) -> None
     assert_within_limits(reply.content, reply.embed)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(
     st.builds(
         Article,
