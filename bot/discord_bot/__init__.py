@@ -1,0 +1,18 @@
+"""The Discord adapter: the only package that imports discord.py.
+
+Entry points: `run_bot(settings, service) -> int` for `pitwall bot`, `DiscordSettings`, and
+`export_feedback(db_path)` for `pitwall feedback --json`.
+"""
+
+from bot.discord_bot.settings import DiscordSettings
+from bot.discord_bot.store import export_feedback
+
+
+def run_bot(settings: DiscordSettings, service: object) -> int:
+    """Run the Discord bot until it stops and return the exit status (imports discord.py lazily)."""
+    from bot.discord_bot.runner import run_bot as _run_bot
+
+    return _run_bot(settings, service)  # type: ignore[arg-type]
+
+
+__all__ = ["DiscordSettings", "export_feedback", "run_bot"]

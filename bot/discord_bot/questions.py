@@ -1,0 +1,117 @@
+"""Slash commands that read the archive: /ask, /search, /source (with autocomplete) and /status."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_bot.discord_text import CHOICE_NAME_MAX, truncate
+from bot.discord_bot.errors import UserError
+from bot.discord_bot.formatting import format_answer, format_date
+from bot.discord_bot.panels import format_search, format_source, format_status
+from bot.discord_bot.service import AnswerService
+from bot.discord_bot.store import AnswerStore, new_answer_id
+from bot.discord_bot.throttle import Throttle
+from bot.discord_bot.ui import feedback_view, message_kwargs
+
+
+class Questions(commands.Cog):
+    def __init__(self, service: AnswerService, store: AnswerStore, throttle: Throttle) -> None:
+        self.service = service
+        self.store = store
+        self.throttle = throttle
+
+    @app_commands.command(name="ask")
+    @app_commands.describe(question="Your question, in English or German")
+    async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 2, 500]) -> None:
+        """Ask the news archive: the answer quotes the articles word for word, with sources."""
+        with self.throttle.question(interaction.user.id, interaction.guild_id):
+            callback = await interaction.response.defer(thinking=True)
+            answer = await asyncio.to_thread(self.service.ask, question)
+            answer_id = new_answer_id()
+            message_id = callback.message_id if callback else None
+            await asyncio.to_thread(
+                self.store.record_answer,
+                answer_id,
+                answer,
+                channel_id=interaction.channel_id,
+                message_id=message_id,
+            )
+            await interaction.edit_original_response(
+                **message_kwargs(format_answer(answer)), view=feedback_view(answer_id)
+            )
+
+    @app_commands.command(name="search")
+    @app_commands.describe(
+        query="Words to look for",
+        results="How many passages (1-10)",
+        since="Only articles published on or after this day (YYYY-MM-DD)",
+        until="Only articles published on or before this day (YYYY-MM-DD)",
+        public="Show the results to everyone in the channel (default: only you)",
+    )
+    async def search(
+        self,
+        interaction: discord.Interaction,
+        query: app_commands.Range[str, 2, 300],
+        results: app_commands.Range[int, 1, 10] = 5,
+        since: str | None = None,
+        until: str | None = None,
+        public: bool = False,
+    ) -> None:
+        """Ranked passages from the archive, with their articles."""
+        first, last = parse_date(since, "since"), parse_date(until, "until")
+        with self.throttle.question(interaction.user.id, interaction.guild_id):
+            await interaction.response.defer(ephemeral=not public, thinking=True)
+            hits = await asyncio.to_thread(self.service.search, query, k=results, since=first, until=last)
+            await interaction.edit_original_response(**message_kwargs(format_search(query, hits)))
+
+    @app_commands.command(name="source")
+    @app_commands.describe(article="Start typing the article's title")
+    async def source(
+        self, interaction: discord.Interaction, article: app_commands.Range[str, 1, 200]
+    ) -> None:
+        """An article's title, source, date, link and opening."""
+        found = await asyncio.to_thread(self._resolve, article)
+        if found is None:
+            raise UserError(f"No article matches “{truncate(article, 100)}”. Pick one from the suggestions.")
+        await interaction.response.send_message(**message_kwargs(format_source(found)))
+
+    @source.autocomplete("article")
+    async def source_titles(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        articles = await asyncio.to_thread(self.service.find_articles, current, 25)
+        return [
+            app_commands.Choice(
+                name=truncate(f"{a.title or a.id} ({format_date(a.published)})", CHOICE_NAME_MAX),
+                value=a.id[:100],
+            )
+            for a in articles[:25]
+        ]
+
+    @app_commands.command(name="status")
+    async def status(self, interaction: discord.Interaction) -> None:
+        """How many articles and chunks are indexed, with which model, and the last re-index."""
+        status = await asyncio.to_thread(self.service.status)
+        await interaction.response.send_message(**message_kwargs(format_status(status)))
+
+    def _resolve(self, text: str) -> object | None:
+        """The article with id `text`, else the first whose title contains it."""
+        found = self.service.article(text)
+        if found is not None:
+            return found
+        matches = self.service.find_articles(text, 1)
+        return matches[0] if matches else None
+
+
+def parse_date(text: str | None, name: str) -> dt.date | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(f"`{name}` must be a date like 2024-05-31, not “{truncate(text, 40)}”.") from None

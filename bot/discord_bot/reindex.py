@@ -1,0 +1,103 @@
+"""/reindex: admins rebuild the index in the background; progress and result edit the command's message."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Sequence
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_bot.errors import NotAllowed
+from bot.discord_bot.panels import (
+    describe_progress,
+    format_reindex_done,
+    format_reindex_failed,
+    format_reindex_progress,
+)
+from bot.discord_bot.service import AnswerService
+
+log = logging.getLogger(__name__)
+
+
+def may_reindex(
+    member: discord.abc.User, permissions: discord.Permissions, admin_roles: Sequence[str]
+) -> bool:
+    """Manage Server permission, or a role whose id or name is listed in the settings."""
+    if permissions.manage_guild:
+        return True
+    roles = getattr(member, "roles", [])
+    return any(str(role.id) in admin_roles or role.name in admin_roles for role in roles)
+
+
+class Reindex(commands.Cog):
+    def __init__(
+        self, service: AnswerService, admin_roles: Sequence[str], progress_every: float = 2.0
+    ) -> None:
+        self.service = service
+        self.admin_roles = list(admin_roles)
+        self.progress_every = progress_every
+        self._started: dt.datetime | None = None  # set while a re-index runs
+        self._job: asyncio.Task[None] | None = None
+
+    @app_commands.command(name="reindex")
+    @app_commands.guild_only()
+    async def reindex(self, interaction: discord.Interaction) -> None:
+        """Rebuild the index from the corpus folder (Manage Server or an admin role)."""
+        if not may_reindex(interaction.user, interaction.permissions, self.admin_roles):
+            raise NotAllowed("Only members with the Manage Server permission or an admin role can re-index.")
+        if self._started is not None:
+            await interaction.response.send_message(
+                f"A re-index is already running (started <t:{int(self._started.timestamp())}:R>). "
+                "I'll keep answering from the current index until it is done.",
+                ephemeral=True,
+            )
+            return
+        started = self._started = dt.datetime.now(dt.UTC)
+        try:
+            await interaction.response.send_message(format_reindex_progress("starting", started))
+        except BaseException:
+            self._started = None
+            raise
+        self._job = asyncio.create_task(self._run(interaction, started), name="pitwall-reindex")
+
+    async def _run(self, interaction: discord.Interaction, started: dt.datetime) -> None:
+        loop = asyncio.get_running_loop()
+        latest = ["starting"]
+
+        def progress(*args: object) -> None:  # called in the worker thread
+            loop.call_soon_threadsafe(latest.__setitem__, 0, describe_progress(*args))
+
+        try:
+            work = asyncio.ensure_future(asyncio.to_thread(self.service.reindex, progress))
+            shown = latest[0]
+            while not work.done():
+                await asyncio.wait({work}, timeout=self.progress_every)
+                if not work.done() and latest[0] != shown:
+                    shown = latest[0]
+                    await self._edit(interaction, format_reindex_progress(shown, started))
+            try:
+                text = format_reindex_done(work.result())
+            except Exception as exc:
+                log.exception("re-index failed")
+                text = format_reindex_failed(str(exc) or type(exc).__name__)
+            await self._edit(interaction, text, final=True)
+        finally:
+            self._started = None
+
+    async def _edit(self, interaction: discord.Interaction, text: str, *, final: bool = False) -> None:
+        try:
+            await interaction.edit_original_response(content=text)
+        except discord.HTTPException:
+            # interaction tokens expire after 15 minutes: post the result as a new message instead
+            if final and isinstance(interaction.channel, discord.abc.Messageable):
+                await interaction.channel.send(text)
+            else:
+                log.warning("could not update the re-index message", exc_info=True)
+
+    async def cog_unload(self) -> None:
+        if self._job is not None:
+            self._job.cancel()

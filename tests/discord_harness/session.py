@@ -1,0 +1,101 @@
+"""One bot under test: the local Discord and `pitwall bot`'s own client, on a loop in a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bot.discord_bot.runner import apply_api_base, build_bot, serve
+from bot.discord_bot.service import AnswerService
+from bot.discord_bot.settings import DiscordSettings
+from tests.discord_harness.loop import BackgroundLoop
+from tests.discord_harness.server import LocalDiscord
+
+T = TypeVar("T")
+TOKEN = "MTIz.test-token.do-not-log"
+
+
+class LogCapture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def text(self) -> str:
+        formatter = logging.Formatter()
+        return "\n".join(formatter.format(r) for r in self.records)
+
+    def take_errors(self) -> list[logging.LogRecord]:
+        errors = [r for r in self.records if r.levelno >= logging.ERROR]
+        self.records = [r for r in self.records if r.levelno < logging.ERROR]
+        return errors
+
+
+class BotSession:
+    """Start with `start()`, drive with `run(coro)`, end with `stop()` (which fails on unhandled requests)."""
+
+    def __init__(self, service: AnswerService, data_dir: Path, token: str = TOKEN) -> None:
+        self.service = service
+        self.data_dir = data_dir
+        self.token = token
+        self.loop = BackgroundLoop()
+        self.discord = LocalDiscord(token)
+        self.log = LogCapture()
+        self.bot: Any = None
+        self._serving: Future[int] | None = None
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 120.0) -> T:
+        return self.loop.run(coro, timeout)
+
+    def settings(self, **overrides: Any) -> DiscordSettings:
+        values: dict[str, Any] = {
+            "token": self.token,
+            "api_base": self.discord.base_url,
+            "feedback_db": self.data_dir / "feedback.sqlite3",
+            "rate_limit_per_minute": 100,
+            "max_concurrent_per_server": 50,
+        }
+        return DiscordSettings(**(values | overrides))
+
+    def start(self, **overrides: Any) -> None:
+        for name in ("discord", "bot"):
+            logging.getLogger(name).addHandler(self.log)
+        logging.getLogger("bot").setLevel(logging.INFO)
+        self.run(self.discord.start())
+        settings = self.settings(**overrides)
+        apply_api_base(settings.api_base)
+        self.bot = build_bot(settings, self.service, guild_ready_timeout=0.05)
+        self._serving = asyncio.run_coroutine_threadsafe(serve(self.bot, self.token), self.loop.loop)
+        deadline = time.monotonic() + 30
+        while not self.bot.is_ready():
+            if self._serving.done():
+                raise AssertionError(f"the bot stopped before it was ready: {self._serving.result()}")
+            if time.monotonic() > deadline:
+                raise AssertionError("the bot did not get ready in 30 s")
+            time.sleep(0.02)
+
+    def stop(self) -> int:
+        """Close the bot and return its exit status; fail on requests the harness does not know."""
+        try:
+            if self.bot is not None and self._serving is not None:
+                self.run(self.bot.close(), 20)
+                status = self._serving.result(20)
+            else:
+                status = -1
+            self.run(self.discord.stop(), 20)
+        finally:
+            self.loop.close()
+            for name in ("discord", "bot"):
+                logging.getLogger(name).removeHandler(self.log)
+        assert not self.discord.unhandled, (
+            f"requests the local Discord does not handle: {self.discord.unhandled}"
+        )
+        assert self.token not in self.log.text(), "the token appeared in the log"
+        return status

@@ -1,0 +1,194 @@
+"""The Discord layer's own behaviour against the local Discord, with a stand-in answer service (no model).
+
+The retrieval paths are covered with the real service in test_discord_e2e.py; these tests cover limits,
+errors, permissions and the re-index job, which need a service that can be made slow or to fail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.discord_bot import export_feedback
+from index.documents import Article
+from tests.discord_harness import buttons
+from tests.discord_harness.session import BotSession
+from tests.discord_harness.stand_in import StandInService
+
+pytestmark = pytest.mark.e2e
+
+ARTICLES = [
+    Article(
+        id="a1",
+        title="Alpine hat keinen Plan für die IMSA",
+        text="Alpine bleibt vorerst in der WEC und plant keinen IMSA-Einstieg.\nZweiter Absatz.",
+        source="Motorsport-Total",
+        url="https://example.com/alpine",
+        published=dt.date(2024, 5, 1),
+    ),
+    Article(
+        id="a2",
+        title="Ferrari testet in Fiorano",
+        text="Ferrari testet den neuen Wagen in Fiorano.",
+        source="Motorsport-Total",
+        url="https://example.com/ferrari",
+        published=dt.date(2024, 6, 2),
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotSession]:
+    service = StandInService(list(ARTICLES), fail_questions={"please fail"})
+    session = BotSession(service, tmp_path_factory.mktemp("discord-behaviour"))
+    d = session.discord
+    session.members = {  # type: ignore[attr-defined]
+        "alice": d.add_member("alice"),
+        "boss": d.add_member("boss", roles=[d.manager_role]),
+        "marshal": d.add_member("marshal", roles=[d.add_role("Race Control")]),
+        "hasty": d.add_member("hasty"),
+        "botty": d.add_member("otherbot", bot=True),
+    }
+    session.ask_channel = d.add_channel("ask-pitwall")  # type: ignore[attr-defined]
+    session.start(
+        admin_roles=["Race Control"], ask_channels=[int(session.ask_channel)], rate_limit_per_minute=3
+    )  # type: ignore[attr-defined]
+    yield session
+    assert session.stop() == 0
+    assert not session.log.take_errors()
+
+
+def member(env: BotSession, name: str) -> dict:
+    return env.members[name]  # type: ignore[attr-defined]
+
+
+def test_login_identifies_with_message_content_and_syncs_commands(env: BotSession) -> None:
+    d = env.discord
+    assert d.identify is not None and d.identify["token"] == env.token
+    assert d.identify["intents"] & (1 << 15), "the message content intent is needed for ask-channels"
+    assert sorted(c["name"] for c in d.commands) == ["ask", "reindex", "search", "source", "status"]
+    ask = next(c for c in d.commands if c["name"] == "ask")
+    assert ask["description"].startswith("Ask the news archive")
+    assert ask["options"][0]["name"] == "question" and ask["options"][0]["required"]
+
+
+def test_ask_is_deferred_then_answered_off_the_event_loop_with_buttons(env: BotSession) -> None:
+    d = env.discord
+    ix = env.run(d.slash(member(env, "alice"), "ask", question="Plant Alpine einen IMSA-Einstieg?"))
+    defer = env.run(d.wait_for(lambda s: s.token == ix.token and s.kind == "callback"))
+    assert defer.body["type"] == 5  # deferred at once
+    final = env.run(d.wait_final(ix))
+    assert final.kind == "edit_original"
+    assert final.content == "Here is what the articles say \\[1\\]."
+    assert "Alpine bleibt vorerst in der WEC" in final.embeds[0]["description"]
+    assert final.body["allowed_mentions"] == {"parse": []}
+    custom_ids = [b["custom_id"] for row in final.body["components"] for b in row["components"]]
+    assert [c.split(":")[2] for c in custom_ids] == ["helpful", "unhelpful", "wrong_quote"]
+    assert env.service.thread_names and "loop" not in env.service.thread_names[-1]
+    assert env.service.thread_names[-1] != "MainThread"
+
+
+def test_a_failing_question_gets_a_private_reference_and_the_log_the_traceback(env: BotSession) -> None:
+    d = env.discord
+    ix = env.run(d.slash(member(env, "alice"), "ask", question="please fail"))
+    private = env.run(d.wait_for(lambda s: s.token == ix.token and s.kind == "followup"))
+    assert private.ephemeral
+    assert private.content.startswith("Sorry, something went wrong (reference `")
+    reference = private.content.split("`")[1]
+    env.run(
+        d.wait_for(lambda s: s.token == ix.token and s.kind == "delete")
+    )  # the public "thinking…" is gone
+    errors = env.log.take_errors()
+    assert len(errors) == 1 and reference in errors[0].getMessage()
+    assert errors[0].exc_info and "stand-in failure" in str(errors[0].exc_info[1])
+
+
+def test_rate_limit_per_user_answers_with_a_friendly_private_message(env: BotSession) -> None:
+    d = env.discord
+    hasty = member(env, "hasty")
+    for _ in range(3):
+        ix = env.run(d.slash(hasty, "search", query="Ferrari"))
+        assert env.run(d.wait_final(ix)).ephemeral  # /search is private by default
+    ix = env.run(d.slash(hasty, "ask", question="Ferrari?"))
+    refusal = env.run(d.wait_final(ix))
+    assert refusal.ephemeral and "3 questions a minute" in refusal.content
+
+
+def test_reindex_refused_for_members_one_at_a_time_and_reports_rejected_files(env: BotSession) -> None:
+    d = env.discord
+    ix = env.run(d.slash(member(env, "alice"), "reindex"))
+    refused = env.run(d.wait_final(ix))
+    assert refused.ephemeral and "Manage Server" in refused.content
+    assert ("reindex", "") not in env.service.calls
+
+    gate = env.service.reindex_gate = threading.Event()
+    try:
+        ix = env.run(d.slash(member(env, "marshal"), "reindex"))  # an admin role from the settings
+        started = env.run(d.wait_final(ix))
+        assert not started.ephemeral and started.content.startswith("Re-indexing")
+        second = env.run(d.wait_final(env.run(d.slash(member(env, "boss"), "reindex"))))
+        assert second.ephemeral and "already running" in second.content
+        progress = env.run(d.wait_for(lambda s: s.token == ix.token and "embedded 1 of 2" in s.content))
+        assert progress.kind == "edit_original"
+    finally:
+        gate.set()
+        env.service.reindex_gate = None
+    done = env.run(d.wait_for(lambda s: s.token == ix.token and s.content.startswith("Re-index done")))
+    assert "1 rejected" in done.content and "bad.md: no title" in done.content
+    assert env.service.calls.count(("reindex", "")) == 1
+
+
+def test_a_failed_reindex_says_why_and_that_the_old_index_still_serves(env: BotSession) -> None:
+    d = env.discord
+    env.service.reindex_error = "the model produced vectors of the wrong size"
+    try:
+        ix = env.run(d.slash(member(env, "boss"), "reindex"))
+        failed = env.run(d.wait_for(lambda s: s.token == ix.token and "failed" in s.content))
+    finally:
+        env.service.reindex_error = None
+    assert "the model produced vectors of the wrong size" in failed.content
+    assert "previous index is still answering" in failed.content
+    assert len(env.log.take_errors()) == 1  # the traceback is logged
+
+
+def test_ask_channel_messages_are_answered_and_bots_are_ignored(env: BotSession) -> None:
+    d = env.discord
+    channel = env.ask_channel  # type: ignore[attr-defined]
+    from_bot = env.run(d.send_message(member(env, "botty"), "Ferrari Fiorano?", channel_id=channel))
+    question = env.run(d.send_message(member(env, "alice"), "Testet Ferrari in Fiorano?", channel_id=channel))
+    reply = env.run(d.wait_reply(question["id"]))
+    assert "Ferrari testet den neuen Wagen" in reply.text()
+    assert reply.body["allowed_mentions"] == {"parse": [], "replied_user": False}
+    replied_to = {str((s.body.get("message_reference") or {}).get("message_id")) for s in d.sent}
+    assert from_bot["id"] not in replied_to
+    # the bot's own answer came back through the gateway (like on Discord) and was not answered
+    assert reply.message is not None and reply.message["id"] not in replied_to
+
+
+def test_feedback_buttons_keep_working_after_a_restart(tmp_path: Path) -> None:
+    first = BotSession(StandInService(list(ARTICLES)), tmp_path)
+    alice = first.discord.add_member("alice")
+    first.start()
+    try:
+        ix = first.run(first.discord.slash(alice, "ask", question="Alpine IMSA?"))
+        answer = first.run(first.discord.wait_final(ix))
+        message = first.discord.messages[answer.message["id"]]  # type: ignore[index]
+    finally:
+        assert first.stop() == 0
+    custom_id = next(b["custom_id"] for b in buttons(message) if ":wrong_quote:" in b["custom_id"])
+
+    second = BotSession(StandInService(list(ARTICLES)), tmp_path)  # a new process: same database, no views
+    second.discord.guild.members.append(alice)
+    second.start()
+    try:
+        ix = second.run(second.discord.click(alice, message, custom_id))
+        thanks = second.run(second.discord.wait_final(ix))
+    finally:
+        assert second.stop() == 0
+    assert thanks.ephemeral and "flagged for review" in thanks.content
+    [vote] = export_feedback(tmp_path / "feedback.sqlite3")
+    assert vote["vote"] == "wrong_quote" and vote["question"] == "Alpine IMSA?"
