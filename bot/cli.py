@@ -81,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", type=_path, metavar="Q.json", help="questions joined on id (other language)")
     p.add_argument("--work-dir", type=_path, help="where the evaluation index is kept (default: a cache folder)")
     p.add_argument("--json", action="store_true")
+
+    p = command("bot", _bot, "run the Discord bot (brings the index up to date first)")
+    p.add_argument("--corpus", type=_path, help="corpus folder")
+    p.add_argument("--index", type=_path, help="index folder")
+
+    p = command("feedback", _feedback, "export the votes given under answers in Discord")
+    p.add_argument("--json", action="store_true")
     return parser
 
 
@@ -222,6 +229,34 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{'retriever':<10}" + "".join(f"{name:>9}" for name in ("R@1", "R@5", "R@10", "nDCG@10", "MRR@10")))
     for retriever, m in result["retrievers"].items():
         print(f"{retriever:<10}" + "".join(f"{m[key]:>9.3f}" for key in ("r1", "r5", "r10", "ndcg10", "mrr10")))
+    return EXIT_OK
+
+
+def _bot(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.discord_bot import DiscordSettings, run_bot
+    from index.build import NothingToIndex
+
+    discord_settings = DiscordSettings()
+    service = _service(settings)
+    try:
+        report = service.reindex(progress=_ProgressBar().update)
+    except NothingToIndex as error:
+        print(f"pitwall: {error}", file=sys.stderr)
+        return EXIT_NOTHING_INDEXED
+    print(f"index: {report.articles} articles, {report.chunks} chunks", file=sys.stderr)
+    return run_bot(discord_settings, service)
+
+
+def _feedback(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.discord_bot import DiscordSettings, export_feedback
+
+    votes = export_feedback(DiscordSettings().feedback_db)
+    if args.json:
+        print(json.dumps(votes, ensure_ascii=False))
+        return EXIT_OK
+    for vote in votes:
+        print(f"{vote['time']}  {vote['vote']:<12} {vote['question']}")
+    print(f"{len(votes)} votes", file=sys.stderr)
     return EXIT_OK
 
 
