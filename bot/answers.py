@@ -47,18 +47,23 @@ class Answer:
     timings_ms: tuple[tuple[str, float], ...] = ()
 
 
-
-# --- composing an answer -------------------------------------------------------------------------------------
+# --- composing an answer ---
 
 PASSAGES_TO_READ = 5  # best passages whose sentences compete to be quoted
 MAX_QUOTES = 3
 CLOSEST_ARTICLES = 3
 
 LEADS = {
-    "en": ("Here is what the articles say:", "The articles don't say. The closest articles are:",
-           "The articles don't say: nothing in the archive matches."),
-    "de": ("Das sagen die Artikel dazu:", "Dazu sagen die Artikel nichts. Am nächsten kommen:",
-           "Dazu sagen die Artikel nichts: nichts im Archiv passt."),
+    "en": (
+        "Here is what the articles say:",
+        "The articles don't say. The closest articles are:",
+        "The articles don't say: nothing in the archive matches.",
+    ),
+    "de": (
+        "Das sagen die Artikel dazu:",
+        "Dazu sagen die Artikel nichts. Am nächsten kommen:",
+        "Dazu sagen die Artikel nichts: nichts im Archiv passt.",
+    ),
 }
 
 
@@ -89,13 +94,25 @@ def compose_answer(
         return Answer(question, language, True, nothing)
     if max(evidence_strength(query, hit) for hit in hits) < min_evidence:
         return Answer(question, language, True, abstained, closest=_closest(hits))
-    quotes = [q for q in select_quotes(query, query_vector, hits, searcher.embedder.embed_passages, MAX_QUOTES)
-              if is_verbatim(q)]
+    quotes = [
+        q
+        for q in select_quotes(query, query_vector, hits, searcher.embedder.embed_passages, MAX_QUOTES)
+        if is_verbatim(q)
+    ]
     if not quotes:
         return Answer(question, language, True, abstained, closest=_closest(hits))
     citations = tuple(
-        Citation(n, q.text, q.article.id, q.article.title, q.article.source, q.article.url, q.article.published,
-                 round(q.score, 4), text_fragment_link(q.article.url, q.text))
+        Citation(
+            n,
+            q.text,
+            q.article.id,
+            q.article.title,
+            q.article.source,
+            q.article.url,
+            q.article.published,
+            round(q.score, 4),
+            text_fragment_link(q.article.url, q.text),
+        )
         for n, q in enumerate(quotes, start=1)
     )
     return Answer(question, language, False, answered, citations)

@@ -28,8 +28,11 @@ EXIT_NOTHING_INDEXED = 4  # `index`: no article could be indexed
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         settings = Settings()
         for name in ("corpus", "index"):
@@ -76,10 +79,18 @@ def _parser() -> argparse.ArgumentParser:
 
     command("chat", _chat, "ask questions interactively in the terminal")
 
-    p = command("eval", _eval, "retrieval quality (R@k, nDCG@10, MRR@10) of bm25, dense and hybrid on SQuAD data")
-    p.add_argument("--squad", type=_path, required=True, metavar="DOCS.json", help="paragraphs (and questions)")
-    p.add_argument("--questions", type=_path, metavar="Q.json", help="questions joined on id (other language)")
-    p.add_argument("--work-dir", type=_path, help="where the evaluation index is kept (default: a cache folder)")
+    p = command(
+        "eval", _eval, "retrieval quality (R@k, nDCG@10, MRR@10) of bm25, dense and hybrid on SQuAD data"
+    )
+    p.add_argument(
+        "--squad", type=_path, required=True, metavar="DOCS.json", help="paragraphs (and questions)"
+    )
+    p.add_argument(
+        "--questions", type=_path, metavar="Q.json", help="questions joined on id (other language)"
+    )
+    p.add_argument(
+        "--work-dir", type=_path, help="where the evaluation index is kept (default: a cache folder)"
+    )
     p.add_argument("--json", action="store_true")
 
     p = command("bot", _bot, "run the Discord bot (brings the index up to date first)")
@@ -181,7 +192,9 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 def _search(args: argparse.Namespace, settings: Settings) -> int:
     if args.k < 1:
         raise ValueError("-k must be at least 1")
-    results = _service(settings).search(args.query, k=args.k, since=args.since, until=args.until, mode=args.mode)
+    results = _service(settings).search(
+        args.query, k=args.k, since=args.since, until=args.until, mode=args.mode
+    )
     if args.json:
         print(json.dumps({"query": args.query, "hits": [r.to_json() for r in results]}, ensure_ascii=False))
         return EXIT_OK
@@ -218,17 +231,25 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
             raise ValueError(f"{path} is not a file: pass a SQuAD-format JSON file")
     work_dir = args.work_dir or Path.home() / ".cache" / "pitwall" / "eval"
     result = evaluate(
-        args.squad, args.questions, embedder=make_embedder(settings), model_id=settings.embedding_model,
-        work_dir=work_dir, lexical_weight=settings.lexical_weight,
+        args.squad,
+        args.questions,
+        embedder=make_embedder(settings),
+        model_id=settings.embedding_model,
+        work_dir=work_dir,
+        lexical_weight=settings.lexical_weight,
         progress=lambda message: print(message, file=sys.stderr),
     )
     if args.json:
         print(json.dumps(result))
         return EXIT_OK
     print(f"{result['documents']} documents, {result['questions']} questions")
-    print(f"{'retriever':<10}" + "".join(f"{name:>9}" for name in ("R@1", "R@5", "R@10", "nDCG@10", "MRR@10")))
+    print(
+        f"{'retriever':<10}" + "".join(f"{name:>9}" for name in ("R@1", "R@5", "R@10", "nDCG@10", "MRR@10"))
+    )
     for retriever, m in result["retrievers"].items():
-        print(f"{retriever:<10}" + "".join(f"{m[key]:>9.3f}" for key in ("r1", "r5", "r10", "ndcg10", "mrr10")))
+        print(
+            f"{retriever:<10}" + "".join(f"{m[key]:>9.3f}" for key in ("r1", "r5", "r10", "ndcg10", "mrr10"))
+        )
     return EXIT_OK
 
 
@@ -267,9 +288,17 @@ def answer_json(answer: Answer) -> dict:
         "abstained": answer.abstained,
         "answer": answer.answer,
         "citations": [
-            {"n": c.n, "quote": c.quote, "article_id": c.article_id, "title": c.title, "url": c.url,
-             "published": c.published.isoformat() if c.published else None, "score": c.score, "link": c.link,
-             "source": c.source}
+            {
+                "n": c.n,
+                "quote": c.quote,
+                "article_id": c.article_id,
+                "title": c.title,
+                "url": c.url,
+                "published": c.published.isoformat() if c.published else None,
+                "score": c.score,
+                "link": c.link,
+                "source": c.source,
+            }
             for c in answer.citations
         ],
         "closest": [{"article_id": r.article_id, "title": r.title, "url": r.url} for r in answer.closest],

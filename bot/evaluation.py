@@ -30,7 +30,9 @@ class EvalQuestion:
     gold: str  # document id
 
 
-def read_squad(docs_path: Path, questions_path: Path | None = None) -> tuple[dict[str, tuple[str, str]], list[EvalQuestion]]:
+def read_squad(
+    docs_path: Path, questions_path: Path | None = None
+) -> tuple[dict[str, tuple[str, str]], list[EvalQuestion]]:
     """Documents {id: (title, text)} and questions; ids are "<article title>#<paragraph index>"."""
     docs: dict[str, tuple[str, str]] = {}
     questions: list[EvalQuestion] = []
@@ -48,7 +50,9 @@ def read_squad(docs_path: Path, questions_path: Path | None = None) -> tuple[dic
         }
         missing = [q.id for q in questions if q.id not in texts]
         if missing:
-            raise ValueError(f"{len(missing)} questions of {docs_path} have no twin in {questions_path}, e.g. {missing[0]}")
+            raise ValueError(
+                f"{len(missing)} questions of {docs_path} have no twin in {questions_path}, e.g. {missing[0]}"
+            )
         questions = [EvalQuestion(q.id, texts[q.id], q.gold) for q in questions]
     return docs, questions
 
@@ -58,8 +62,12 @@ def write_corpus(docs: dict[str, tuple[str, str]], folder: Path, language: str =
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "docs.jsonl", "w", encoding="utf-8") as out:
         for doc_id, (title, text) in docs.items():
-            out.write(json.dumps({"id": doc_id, "title": title, "text": text, "language": language},
-                                 ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps(
+                    {"id": doc_id, "title": title, "text": text, "language": language}, ensure_ascii=False
+                )
+                + "\n"
+            )
 
 
 def metrics(ranked: Sequence[Sequence[str]], gold: Sequence[str]) -> dict[str, float]:
@@ -77,8 +85,9 @@ def metrics(ranked: Sequence[Sequence[str]], gold: Sequence[str]) -> dict[str, f
     return {name: round(value / max(1, len(gold)), 4) for name, value in totals.items()}
 
 
-def rank_documents(searcher: Searcher, questions: Sequence[EvalQuestion], mode: str,
-                   vectors: np.ndarray) -> list[list[str]]:
+def rank_documents(
+    searcher: Searcher, questions: Sequence[EvalQuestion], mode: str, vectors: np.ndarray
+) -> list[list[str]]:
     ranked = []
     for question, vector in zip(questions, vectors, strict=True):
         docs: dict[str, None] = {}

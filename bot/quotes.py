@@ -1,4 +1,4 @@
-"""Quotes: the sentences of the best passages that answer the question, checked verbatim against the article."""
+"""Quotes: the sentences of the best passages that answer the question, each checked against its article."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from urllib.parse import quote as percent_encode
 
 import numpy as np
 
-from index.sentences import split_sentences
 from index.documents import Article
 from index.lexical import matched_fraction
 from index.search import Hit
+from index.sentences import split_sentences
 
 MAX_QUOTE_CHARS = 300
 MIN_SENTENCE_CHARS = 40  # shorter sentences (headings, "Noch nicht.") are joined with a neighbour
@@ -70,7 +70,9 @@ def select_quotes(
         offset += len(spans)
         if spans:
             quote = _best_window(hit, spans, scores)
-            quotes.append(Quote(hit.article, quote[0], quote[1], quote[2] + PASSAGE_WEIGHT * hit.score / best_passage))
+            quotes.append(
+                Quote(hit.article, quote[0], quote[1], quote[2] + PASSAGE_WEIGHT * hit.score / best_passage)
+            )
     quotes.sort(key=lambda q: q.score, reverse=True)
     return _distinct(quotes)[:max_quotes]
 
@@ -122,7 +124,11 @@ def _newer(a: Article, b: Article) -> bool:
 def is_verbatim(quote: Quote) -> bool:
     """The last check before a quote is shown: its text is exactly a substring of its article."""
     text = quote.text
-    ok = bool(text.strip()) and text in quote.article.text and quote.article.text[quote.start : quote.end] == text
+    ok = (
+        bool(text.strip())
+        and text in quote.article.text
+        and quote.article.text[quote.start : quote.end] == text
+    )
     if not ok:
         log.error("dropped a quote that is not verbatim in article %s", quote.article.id)
     return ok

@@ -29,8 +29,14 @@ class SearchResult:
     end: int
 
     def to_json(self) -> dict:
-        return {"article_id": self.article_id, "title": self.title, "text": self.text,
-                "score": round(self.score, 4), "start": self.start, "end": self.end}
+        return {
+            "article_id": self.article_id,
+            "title": self.title,
+            "text": self.text,
+            "score": round(self.score, 4),
+            "start": self.start,
+            "end": self.end,
+        }
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,9 @@ def make_embedder(settings: Settings) -> Embedder:
 class AnswerService:
     """Owns the embedder and the loaded index; a re-index swaps in the new index when it is published."""
 
-    def __init__(self, settings: Settings, embedder_factory: Callable[[Settings], Embedder] = make_embedder) -> None:
+    def __init__(
+        self, settings: Settings, embedder_factory: Callable[[Settings], Embedder] = make_embedder
+    ) -> None:
         self.settings = settings
         self._embedder_factory = embedder_factory
         self._embedder: Embedder | None = None
@@ -94,13 +102,27 @@ class AnswerService:
         return report
 
     def search(
-        self, query: str, *, k: int = 5, since: dt.date | None = None, until: dt.date | None = None,
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
         mode: Mode = "hybrid",
     ) -> list[SearchResult]:
         hits = self.searcher().search(query, k, since=since, until=until, mode=mode)
         return [
-            SearchResult(hit.article.id, hit.article.title, hit.article.source, hit.article.url,
-                         hit.article.published, hit.chunk.text, hit.score, hit.chunk.start, hit.chunk.end)
+            SearchResult(
+                hit.article.id,
+                hit.article.title,
+                hit.article.source,
+                hit.article.url,
+                hit.article.published,
+                hit.chunk.text,
+                hit.score,
+                hit.chunk.start,
+                hit.chunk.end,
+            )
             for hit in hits
         ]
 
@@ -121,5 +143,6 @@ class AnswerService:
 
     def status(self) -> ServiceStatus:
         manifest = self.searcher().data.manifest
-        return ServiceStatus(manifest.articles, manifest.chunks, manifest.model_id, manifest.built_at,
-                             self.last_report)
+        return ServiceStatus(
+            manifest.articles, manifest.chunks, manifest.model_id, manifest.built_at, self.last_report
+        )

@@ -20,7 +20,9 @@ class Settings(BaseSettings):
     embedding_model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or path.")
     query_prompt: str | None = Field(None, description="Prefix for questions (default: the model's own).")
     passage_prompt: str | None = Field(None, description="Prefix for passages (default: the model's own).")
-    chunk_overlap_sentences: int = Field(1, ge=0, le=5, description="Sentences shared by neighbouring chunks.")
+    chunk_overlap_sentences: int = Field(
+        1, ge=0, le=5, description="Sentences shared by neighbouring chunks."
+    )
     chunk_target_tokens: int | None = Field(
         None, ge=16, description="Preferred chunk size in word pieces (default: the model's limit)."
     )

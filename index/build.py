@@ -96,8 +96,9 @@ def build_index(
         removed = sum(1 for id_ in old_hashes if id_ not in hashes)
 
         if reusable and hashes == old_hashes:
-            return IndexReport(len(articles), previous.chunks, 0, 0, 0, 0, loaded.errors,
-                               time.perf_counter() - started)
+            return IndexReport(
+                len(articles), previous.chunks, 0, 0, 0, 0, loaded.errors, time.perf_counter() - started
+            )
 
         old = load_index(index_dir, model_id=model_id) if reusable else None
         kept = _vectors_by_article(old, hashes) if old else {}
@@ -139,8 +140,16 @@ def build_index(
             ),
         )
         embedded = sum(len(chunks) for chunks, _ in fresh.values())
-        return IndexReport(len(articles), len(rows), added, changed, removed, embedded, loaded.errors,
-                           time.perf_counter() - started)
+        return IndexReport(
+            len(articles),
+            len(rows),
+            added,
+            changed,
+            removed,
+            embedded,
+            loaded.errors,
+            time.perf_counter() - started,
+        )
 
 
 def _vectors_by_article(old: IndexData, hashes: dict[str, str]) -> dict[str, tuple[list[Chunk], np.ndarray]]:

@@ -28,7 +28,9 @@ class DenseIndex:
     def dimension(self) -> int:
         return int(self._index.d)
 
-    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The `k` best (scores, rows) for one query vector; `allowed` (sorted row ids) restricts the rows."""
         k = min(k, len(self) if allowed is None else len(allowed))
         if k <= 0:
@@ -36,7 +38,9 @@ class DenseIndex:
         params = None
         if allowed is not None:
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)))
-        scores, rows = self._index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k, params=params)
+        scores, rows = self._index.search(
+            np.asarray(query, dtype=np.float32).reshape(1, -1), k, params=params
+        )
         keep = rows[0] >= 0
         return scores[0][keep], rows[0][keep]
 

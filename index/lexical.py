@@ -13,7 +13,10 @@ import bm25s.stopwords
 import numpy as np
 import Stemmer
 
-_LANGUAGES = {"de": ("german", bm25s.stopwords.STOPWORDS_GERMAN), "en": ("english", bm25s.stopwords.STOPWORDS_EN)}
+_LANGUAGES = {
+    "de": ("german", bm25s.stopwords.STOPWORDS_GERMAN),
+    "en": ("english", bm25s.stopwords.STOPWORDS_EN),
+}
 _WORD = re.compile(r"\w+")
 
 

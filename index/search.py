@@ -34,10 +34,14 @@ class Searcher:
         self.data = data
         self.embedder = embedder
         self.lexical_weight = lexical_weight
-        self._published = np.array(
-            [article.published.toordinal() if article.published else -1 for article in data.articles],
-            dtype=np.int64,
-        )[data.chunk_table[:, 0]] if len(data.chunk_table) else np.zeros(0, dtype=np.int64)
+        self._published = (
+            np.array(
+                [article.published.toordinal() if article.published else -1 for article in data.articles],
+                dtype=np.int64,
+            )[data.chunk_table[:, 0]]
+            if len(data.chunk_table)
+            else np.zeros(0, dtype=np.int64)
+        )
 
     def search(
         self,
@@ -92,9 +96,18 @@ class Searcher:
             query_vector = self.embedder.embed_queries([query])[0]
         return self.data.vectors[rows] @ query_vector
 
-    def _hits(self, rows: np.ndarray, scores: np.ndarray, dense: np.ndarray, lexical: np.ndarray) -> list[Hit]:
+    def _hits(
+        self, rows: np.ndarray, scores: np.ndarray, dense: np.ndarray, lexical: np.ndarray
+    ) -> list[Hit]:
         return [
-            Hit(int(row), self.data.chunk(int(row)), self.data.article_of(int(row)), float(score), float(d), float(b))
+            Hit(
+                int(row),
+                self.data.chunk(int(row)),
+                self.data.article_of(int(row)),
+                float(score),
+                float(d),
+                float(b),
+            )
             for row, score, d, b in zip(rows, scores, dense, lexical, strict=True)
         ]
 

@@ -125,7 +125,9 @@ def _load_generation(generation: Path, index_dir: Path, model_id: str, mmap: boo
     except FileNotFoundError:
         raise
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise IndexMismatch(f"the index in {index_dir} has an unreadable manifest ({error}): re-index") from error
+        raise IndexMismatch(
+            f"the index in {index_dir} has an unreadable manifest ({error}): re-index"
+        ) from error
     if manifest.format_version != FORMAT_VERSION:
         raise IndexMismatch(
             f"the index in {index_dir} has format {manifest.format_version}, this Pitwall reads format "
@@ -133,8 +135,9 @@ def _load_generation(generation: Path, index_dir: Path, model_id: str, mmap: boo
         )
     if manifest.model_id != model_id:
         raise IndexMismatch(
-            f"the index in {index_dir} was built with the model {manifest.model_id!r}, but the settings ask for "
-            f"{model_id!r}: re-index with `pitwall index` (or set PITWALL_EMBEDDING_MODEL={manifest.model_id})"
+            f"the index in {index_dir} was built with the model {manifest.model_id!r}, but the settings "
+            f"ask for {model_id!r}: re-index with `pitwall index` "
+            f"(or set PITWALL_EMBEDDING_MODEL={manifest.model_id})"
         )
     with open(generation / "articles.jsonl", encoding="utf-8") as lines:
         articles = tuple(Article.from_json(json.loads(line)) for line in lines)
@@ -165,7 +168,9 @@ def publish(index_dir: Path, data: IndexData) -> Path:
         data.dense.save(staging / "dense.faiss")
         data.lexical.save(staging / "bm25")
         # The manifest comes last: a generation without one was never finished.
-        (staging / "manifest.json").write_text(json.dumps(data.manifest.to_json(), indent=2), encoding="utf-8")
+        (staging / "manifest.json").write_text(
+            json.dumps(data.manifest.to_json(), indent=2), encoding="utf-8"
+        )
         _fsync_tree(staging)
         generation = index_dir / f"gen-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}"
         staging.rename(generation)
@@ -188,7 +193,9 @@ def build_lock(index_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as error:
-            raise IndexBusy(f"another build of {index_dir} is running; try again when it has finished") from error
+            raise IndexBusy(
+                f"another build of {index_dir} is running; try again when it has finished"
+            ) from error
         for leftover in index_dir.glob("tmp-*"):
             shutil.rmtree(leftover, ignore_errors=True)
         yield

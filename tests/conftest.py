@@ -33,3 +33,7 @@ def real_embedder():
     from index.embedding import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
+
+
+# The seed article's body, as shipped in corpus/ (the front matter cut off).
+SEED_TEXT = (SHIPPED_CORPUS / f"{SEED_ID}.md").read_text(encoding="utf-8").split("---\n", 2)[2].strip()

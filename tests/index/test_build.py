@@ -18,12 +18,28 @@ MODEL = FakeEmbedder.model_id
 @pytest.fixture
 def corpus(tmp_path):
     folder = tmp_path / "corpus"
-    write_article(folder, "alpine", "Alpine und die IMSA", "Alpine plant keinen Einstieg in die IMSA. "
-                  "Famin nennt es nur eine Idee.", published="2024-10-01", source="Motorsport-Total.com")
-    write_article(folder, "ferrari", "Ferrari in Le Mans", "Ferrari gewinnt erneut in Le Mans. "
-                  "Der Hypercar siegt vor Porsche.", published="2024-06-16")
-    write_article(folder, "2025/brot", "Brot backen", "Sauerteig braucht Zeit und Wärme. Das Brot ruht über Nacht.",
-                  published="2025-01-05")
+    write_article(
+        folder,
+        "alpine",
+        "Alpine und die IMSA",
+        "Alpine plant keinen Einstieg in die IMSA. Famin nennt es nur eine Idee.",
+        published="2024-10-01",
+        source="Motorsport-Total.com",
+    )
+    write_article(
+        folder,
+        "ferrari",
+        "Ferrari in Le Mans",
+        "Ferrari gewinnt erneut in Le Mans. Der Hypercar siegt vor Porsche.",
+        published="2024-06-16",
+    )
+    write_article(
+        folder,
+        "2025/brot",
+        "Brot backen",
+        "Sauerteig braucht Zeit und Wärme. Das Brot ruht über Nacht.",
+        published="2025-01-05",
+    )
     return folder
 
 
@@ -60,7 +76,9 @@ def test_the_index_directory_holds_no_pickle(corpus, tmp_path, fake_embedder):
         np.load(path, allow_pickle=False)  # raises on object arrays
 
 
-def test_a_rerun_with_nothing_changed_embeds_nothing_and_does_not_load_the_model(corpus, tmp_path, fake_embedder):
+def test_a_rerun_with_nothing_changed_embeds_nothing_and_does_not_load_the_model(
+    corpus, tmp_path, fake_embedder
+):
     build(corpus, tmp_path / "index", fake_embedder)
     generation = current_generation(tmp_path / "index")
 
@@ -76,8 +94,13 @@ def test_a_rerun_with_nothing_changed_embeds_nothing_and_does_not_load_the_model
 def test_a_changed_article_is_re_embedded_alone_and_its_old_text_is_gone(corpus, tmp_path):
     first = FakeEmbedder()
     build(corpus, tmp_path / "index", first)
-    write_article(corpus, "ferrari", "Ferrari in Le Mans", "Ferrari verliert in Spa gegen Toyota.",
-                  published="2024-06-16")
+    write_article(
+        corpus,
+        "ferrari",
+        "Ferrari in Le Mans",
+        "Ferrari verliert in Spa gegen Toyota.",
+        published="2024-06-16",
+    )
     second = FakeEmbedder()
 
     report = build(corpus, tmp_path / "index", second)

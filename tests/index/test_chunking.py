@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -14,10 +13,9 @@ from hypothesis import strategies as st
 from index.chunking import ChunkingParams, chunk_article
 from index.documents import Article, Chunk
 from index.sentences import split_sentences
+from tests.conftest import SEED_TEXT
 from tests.fakes import FakeEmbedder
 
-SEED = Path(__file__).resolve().parents[2] / ".." / "shared" / "seed" / "000_b42d2c4aa54e0ed9.txt"
-SEED_TEXT = SEED.read_text(encoding="utf-8") if SEED.exists() else ""
 FAKE = FakeEmbedder()
 
 
@@ -156,8 +154,6 @@ def test_a_wrong_estimate_is_caught_by_the_real_count() -> None:
 
 
 def test_token_counting_is_batched() -> None:
-    if not SEED_TEXT:
-        pytest.skip("seed article not available")
     calls: list[int] = []
 
     def count(texts: Sequence[str]) -> list[int]:
@@ -259,7 +255,7 @@ def long_german_text() -> str:
     giant_sentence = "Die " + ", ".join(compounds[i % 4] for i in range(400)) + " sind kompliziert."
     # WordPiece makes one [UNK] of a word over 100 characters, but punctuation still splits it into pieces
     giant_word = "https://www.motorsport-total.com/" + "-".join(["Formel1Rennwochenende"] * 150)
-    seed = SEED_TEXT or "Alpine bleibt in der WEC. Die IMSA ist nur eine Idee.\n\n" * 20
+    seed = SEED_TEXT
     return "\n\n".join([seed, giant_sentence, seed, giant_word, seed])
 
 

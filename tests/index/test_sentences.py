@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from index.sentences import split_paragraphs, split_sentences
-
-SEED = Path(__file__).resolve().parents[2] / ".." / "shared" / "seed" / "000_b42d2c4aa54e0ed9.txt"
-SEED_TEXT = SEED.read_text(encoding="utf-8") if SEED.exists() else ""
+from tests.conftest import SEED_TEXT
 
 
 def sentences(text: str) -> list[str]:
@@ -113,8 +109,6 @@ def test_quotes(text: str, expected: list[str]) -> None:
 
 
 def test_seed_article_sentences() -> None:
-    if not SEED_TEXT:
-        pytest.skip("seed article not available")
     got = sentences(SEED_TEXT)
     assert got[0].startswith("Derzeit ist Alpine") and got[0].endswith("so bleiben!")
     assert got[1].startswith("Bruno Famin") and got[1].endswith("für die Zukunft.")
