@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.answers import Answer, compose_answer
 from bot.settings import Settings
@@ -129,7 +130,10 @@ class AnswerService:
     def ask(
         self, question: str, *, context: str = "", since: dt.date | None = None, until: dt.date | None = None
     ) -> Answer:
-        return compose_answer(self.searcher(), question, context=context, since=since, until=until)
+        searcher = self.searcher()  # loading the index and model is not part of answering
+        started = time.perf_counter()
+        answer = compose_answer(searcher, question, context=context, since=since, until=until)
+        return replace(answer, timings_ms=(("total", round((time.perf_counter() - started) * 1000, 1)),))
 
     def article(self, article_id: str) -> Article | None:
         return next((a for a in self.searcher().data.articles if a.id == article_id), None)
