@@ -97,8 +97,10 @@ class AnswerService:
             target_tokens=self.settings.chunk_target_tokens,
             progress=progress,
         )
-        data = load_index(self.settings.index_dir, model_id=self.model_id)
-        self._searcher = Searcher(data, self.embedder(), lexical_weight=self.settings.lexical_weight)
+        changed = report.added or report.changed or report.removed
+        if self._searcher is not None and changed:  # swap in the new index; otherwise load it when asked
+            data = load_index(self.settings.index_dir, model_id=self.model_id)
+            self._searcher = Searcher(data, self.embedder(), lexical_weight=self.settings.lexical_weight)
         self.last_report = report
         return report
 
