@@ -117,6 +117,7 @@ def build_index(
             vector_parts.append(vectors)
 
         vectors = np.ascontiguousarray(np.concatenate(vector_parts), dtype=np.float32)
+        dense = DenseIndex.build(vectors)
         manifest = Manifest(
             format_version=FORMAT_VERSION,
             model_id=model_id,
@@ -127,6 +128,7 @@ def build_index(
             articles=len(articles),
             chunks=len(rows),
             built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            dense_index=dense.kind,
         )
         publish(
             index_dir,
@@ -135,7 +137,7 @@ def build_index(
                 articles=tuple(articles),
                 chunk_table=np.asarray(rows, dtype=np.int64).reshape(-1, 4),
                 vectors=vectors,
-                dense=DenseIndex.build(vectors),
+                dense=dense,
                 lexical=LexicalIndex.build(texts_tokens),
             ),
         )

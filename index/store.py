@@ -2,7 +2,8 @@
 
 Layout of INDEX_DIR:
     current -> gen-20261126T101500123456   (a symlink, swapped atomically by each build)
-    gen-.../manifest.json                   format, model, dimension, token limit, chunking, article hashes
+    gen-.../manifest.json                   format, model, dimension, token limit, chunking, article hashes,
+                                            FAISS index type
     gen-.../articles.jsonl                  one article per line (metadata and text)
     gen-.../chunks.npy                      int64 rows: article row, position, start, end
     gen-.../vectors.npy                     float32 unit vectors, one per chunk
@@ -60,13 +61,17 @@ class Manifest:
     articles: int
     chunks: int
     built_at: str
+    dense_index: str = "flat"  # the FAISS index type (index/dense.py KINDS); older manifests lack it
 
     def to_json(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict) -> Manifest:
-        return cls(**{field: data[field] for field in cls.__dataclass_fields__})
+        defaults = {"dense_index": "flat"}
+        return cls(
+            **{field: data[field] if field in data else defaults[field] for field in cls.__dataclass_fields__}
+        )
 
 
 @dataclass(frozen=True)
@@ -104,8 +109,12 @@ def read_manifest(index_dir: Path) -> Manifest | None:
         return None
 
 
-def load_index(index_dir: Path, *, model_id: str, mmap: bool = False) -> IndexData:
-    """The published index, checked against the settings it will be queried with."""
+def load_index(index_dir: Path, *, model_id: str, mmap: bool | None = None) -> IndexData:
+    """The published index, checked against the settings it will be queried with.
+
+    `mmap`: True maps every array from disk, False reads them into memory, None (the default) maps the
+    vectors and the FAISS index of a large (approximate) index and reads a small one.
+    """
     for _ in range(3):
         generation = current_generation(index_dir)
         if generation is None:
@@ -119,7 +128,7 @@ def load_index(index_dir: Path, *, model_id: str, mmap: bool = False) -> IndexDa
     raise IndexStoreError(f"the index in {index_dir} keeps changing while it is read; try again")
 
 
-def _load_generation(generation: Path, index_dir: Path, model_id: str, mmap: bool) -> IndexData:
+def _load_generation(generation: Path, index_dir: Path, model_id: str, mmap: bool | None) -> IndexData:
     try:
         manifest = Manifest.from_json(json.loads((generation / "manifest.json").read_text(encoding="utf-8")))
     except FileNotFoundError:
@@ -141,16 +150,16 @@ def _load_generation(generation: Path, index_dir: Path, model_id: str, mmap: boo
         )
     with open(generation / "articles.jsonl", encoding="utf-8") as lines:
         articles = tuple(Article.from_json(json.loads(line)) for line in lines)
-    mode = "r" if mmap else None
+    map_vectors = mmap if mmap is not None else manifest.dense_index != "flat"
     chunk_table = np.load(generation / "chunks.npy", allow_pickle=False)
-    vectors = np.load(generation / "vectors.npy", allow_pickle=False, mmap_mode=mode)
+    vectors = np.load(generation / "vectors.npy", allow_pickle=False, mmap_mode="r" if map_vectors else None)
     return IndexData(
         manifest=manifest,
         articles=articles,
         chunk_table=chunk_table,
         vectors=vectors,
-        dense=DenseIndex.load(generation / "dense.faiss", mmap=mmap),
-        lexical=LexicalIndex.load(generation / "bm25", size=len(chunk_table), mmap=mmap),
+        dense=DenseIndex.load(generation / "dense.faiss", mmap=map_vectors),
+        lexical=LexicalIndex.load(generation / "bm25", size=len(chunk_table), mmap=bool(mmap)),
     )
 
 

@@ -63,6 +63,7 @@ def test_first_build_indexes_every_article_and_writes_a_manifest(corpus, tmp_pat
     assert manifest["max_tokens"] == fake_embedder.max_tokens
     assert manifest["chunking"]["overlap_sentences"] == 1
     assert set(manifest["article_hashes"]) == {"alpine", "ferrari", "2025/brot"}
+    assert manifest["dense_index"] == "flat"  # a small corpus is searched exactly
     assert (manifest["articles"], manifest["chunks"]) == (3, report.chunks)
     assert manifest["built_at"]
 
@@ -220,3 +221,13 @@ def test_readers_never_see_a_half_written_index(corpus, tmp_path, fake_embedder)
     stop.set()
     reader.join()
     assert problems == []
+
+
+def test_a_manifest_without_the_index_type_reads_as_flat(corpus, tmp_path, fake_embedder):
+    build(corpus, tmp_path / "index", fake_embedder)
+    path = current_generation(tmp_path / "index") / "manifest.json"
+    manifest = json.loads(path.read_text())
+    del manifest["dense_index"]
+    path.write_text(json.dumps(manifest))
+
+    assert load_index(tmp_path / "index", model_id=MODEL).manifest.dense_index == "flat"
