@@ -93,6 +93,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true")
 
+    p = command("bench", _bench, "speed and memory of indexing and answering at several corpus sizes")
+    p.add_argument("--sizes", type=_sizes, default="1000,10000,100000", help="corpus sizes in chunks")
+    p.add_argument(
+        "--vector-sizes", type=_sizes, default="100000,1000000", help="FAISS-only sizes ('' for none)"
+    )
+    p.add_argument("--gnad", type=_path, help="10kGNAD test.csv (default: ../shared/eval/10kGNAD/test.csv)")
+    p.add_argument(
+        "--work-dir", type=_path, help="scratch and vector cache (default: ~/.cache/pitwall/bench)"
+    )
+    p.add_argument(
+        "--rounds", type=int, default=2, help="times each of the 20 questions is asked (default 2)"
+    )
+    p.add_argument("--chart", type=_path, default="bench.png", help="PNG chart path (default bench.png)")
+    p.add_argument("--json", action="store_true")
+
     p = command("bot", _bot, "run the Discord bot (brings the index up to date first)")
     p.add_argument("--corpus", type=_path, help="corpus folder")
     p.add_argument("--index", type=_path, help="index folder")
@@ -113,6 +128,16 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024-05-31") from None
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of sizes like 1000,10000") from None
+    if any(size < 1 for size in sizes):
+        raise argparse.ArgumentTypeError(f"sizes must be at least 1, got {text!r}")
+    return sizes
 
 
 def _path(text: str):
@@ -250,6 +275,36 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"{retriever:<10}" + "".join(f"{m[key]:>9.3f}" for key in ("r1", "r5", "r10", "ndcg10", "mrr10"))
         )
+    return EXIT_OK
+
+
+def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from bot.bench import BenchOptions, run_bench
+    from bot.bench_corpus import DEFAULT_GNAD, read_gnad
+    from bot.bench_report import format_table, write_chart
+
+    if args.rounds < 1:
+        raise ValueError("--rounds must be at least 1")
+    gnad = args.gnad or DEFAULT_GNAD
+    read_gnad(gnad)  # a missing file is reported before the model loads
+    options = BenchOptions(
+        gnad=gnad,
+        work_dir=args.work_dir or Path.home() / ".cache" / "pitwall" / "bench",
+        sizes=args.sizes,
+        vector_sizes=args.vector_sizes,
+        rounds=args.rounds,
+    )
+    embedder = _service(settings).embedder()
+    result = run_bench(options, settings, embedder, log=lambda message: print(message, file=sys.stderr))
+    if args.chart:
+        write_chart(result, args.chart)
+        result["chart"] = str(args.chart)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(format_table(result))
     return EXIT_OK
 
 

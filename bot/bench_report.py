@@ -1,0 +1,86 @@
+"""The bench's figures for people: a table, and a PNG chart of latency and build time against size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def format_table(result: dict) -> str:
+    e = result["embedding"]
+    m = result["machine"]
+    lines = [
+        f"model {result['model']} ({e['embedder']}): {e['chunks_per_s']} chunks/s, {e['tokens_per_s']} "
+        f"tokens/s on {e['sample_chunks']} chunks; {m['cpus']} CPUs, load average "
+        f"{m['load_average_before'][0]} before, {m['load_average_after'][0]} after",
+        f"corpus: {result['corpus']['base_articles']} 10kGNAD articles = {result['corpus']['base_chunks']} "
+        f"chunks, repeated; {result['corpus']['vectors']}",
+        "",
+    ]
+    if result["sizes"]:
+        lines.append(
+            f"{'chunks':>8} {'type':>8} {'build s':>8} {'+embed s':>9} {'same s':>7} {'1% s':>6} "
+            f"{'ask p50':>8} {'p95':>6} {'p99':>6} {'q-emb':>6} {'search':>7} {'s-emb':>6} "
+            f"{'MB':>6} {'RSS MiB':>8}"
+        )
+        for row in result["sizes"]:
+            ask, parts = row["ask_ms"], row["ask_parts_ms_p50"]
+            lines.append(
+                f"{row['chunks']:>8,} {row['index_type']:>8} {row['build_s']:>8.1f} "
+                f"{row['embedding_s_estimate']:>9.0f} {row['reindex_unchanged_s']:>7.2f} "
+                f"{row['reindex_1pct_s']:>6.1f} {ask['p50']:>8.0f} {ask['p95']:>6.0f} {ask['p99']:>6.0f} "
+                f"{parts['embed_question']:>6.0f} {parts['search']:>7.1f} "
+                f"{parts['embed_quote_sentences']:>6.0f} "
+                f"{row['index_bytes'] / 2**20:>6.1f} {row['peak_rss_mib']:>8.0f}"
+            )
+        lines += [
+            "build s: full build with reused vectors; +embed s: embedding all chunks at the measured speed;",
+            "same s / 1% s: re-index with nothing / 1% of articles changed; ask and its parts in ms (p50):",
+            "q-emb embedding the question, search the hybrid search, s-emb embedding the quote sentences.",
+            "",
+        ]
+    if result["vector_sizes"]:
+        lines.append(
+            f"{'vectors':>10} {'type':>8} {'build s':>8} {'p50 ms':>7} {'p95 ms':>7} {'exact p50':>10} "
+            f"{'recall@10':>10} {'MB':>7} {'RSS MiB':>8}"
+        )
+        for row in result["vector_sizes"]:
+            lines.append(
+                f"{row['vectors']:>10,} {row['index_type']:>8} {row['build_s']:>8.1f} "
+                f"{row['search_ms']['p50']:>7.2f} {row['search_ms']['p95']:>7.2f} "
+                f"{row['exact_search_ms_p50']:>10.2f} {row['recall_at_10']:>10.3f} "
+                f"{row['index_bytes'] / 2**20:>7.1f} "
+                f"{row['peak_rss_mib']:>8.0f}"
+            )
+        lines.append("random unit vectors around topic centres; recall@10 against exact search")
+    lines.append(f"memory: {result['memory']}")
+    return "\n".join(lines)
+
+
+def write_chart(result: dict, path: Path) -> None:
+    """Latency and build time against size, log-log, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (latency, build) = plt.subplots(1, 2, figsize=(11, 4.5))
+    sizes, vectors = result["sizes"], result["vector_sizes"]
+    if sizes:
+        chunks = [row["chunks"] for row in sizes]
+        for key in ("p50", "p95"):
+            latency.plot(chunks, [row["ask_ms"][key] for row in sizes], "o-", label=f"ask {key}")
+        latency.plot(chunks, [row["ask_parts_ms_p50"]["search"] for row in sizes], "o--", label="search p50")
+        build.plot(chunks, [row["build_s"] for row in sizes], "o-", label="corpus build (vectors reused)")
+        build.plot(chunks, [row["reindex_unchanged_s"] for row in sizes], "o--", label="re-index, unchanged")
+    if vectors:
+        counts = [row["vectors"] for row in vectors]
+        latency.plot(counts, [row["search_ms"]["p50"] for row in vectors], "s-", label="vector search p50")
+        latency.plot(counts, [row["exact_search_ms_p50"] for row in vectors], "s:", label="exact search p50")
+        build.plot(counts, [row["build_s"] for row in vectors], "s-", label="FAISS build")
+    for axes, title, unit in ((latency, "latency", "ms"), (build, "build time", "s")):
+        axes.set(xscale="log", yscale="log", title=title, xlabel="chunks / vectors", ylabel=unit)
+        axes.grid(True, which="both", alpha=0.3)
+        axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

@@ -1,0 +1,111 @@
+"""`pitwall bench`: the pure parts and the JSON shape of a tiny run (fake embedder, no timed assertions)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from bot import cli
+from bot.bench import BenchOptions, run_bench
+from bot.bench_corpus import GnadMissing, ReusedVectors, articles_for_size, read_gnad, variant
+from bot.bench_report import format_table, write_chart
+from bot.bench_stats import percentile
+from bot.bench_vectors import random_unit_vectors
+from bot.settings import Settings
+from index.documents import Article
+from tests.fakes import FakeEmbedder
+
+TEXTS = [
+    "Der Weltmeister gewann das Rennen in Monza. Sein Teamkollege wurde nach einem Boxenstopp Zweiter.",
+    "Die Regierung in Wien plant ein neues Gesetz. Die Opposition kritisiert den Entwurf als zu teuer.",
+    "Alpine plant keinen Einstieg in die IMSA. Famin nennt es nur eine Idee für die Zukunft des Teams.",
+    "Der Trainer sprach nach der Niederlage von einem schwarzen Tag. Die Mannschaft enttäuschte in Graz.",
+]
+
+
+@pytest.fixture
+def gnad(tmp_path):
+    path = tmp_path / "test.csv"
+    lines = [
+        f"{label};'{text}'" for label, text in zip(("Sport", "Inland", "Sport", "Sport"), TEXTS, strict=True)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_the_csv_becomes_dated_german_articles(gnad):
+    articles = read_gnad(gnad)
+
+    assert [a.text for a in articles] == TEXTS
+    assert len({a.id for a in articles}) == 4 and all(a.language == "de" and a.published for a in articles)
+    assert articles[0].title.startswith("Sport: Der Weltmeister")
+
+
+def test_a_missing_csv_says_where_it_was_looked_for_and_how_to_point_elsewhere(tmp_path, capsys):
+    with pytest.raises(GnadMissing, match="--gnad PATH"):
+        read_gnad(tmp_path / "nope.csv")
+
+    status = cli.main(["bench", "--gnad", str(tmp_path / "nope.csv")])
+    assert status == cli.EXIT_ERROR
+    assert "nope.csv not found" in capsys.readouterr().err
+
+
+def test_copies_reach_the_size_and_every_text_differs():
+    base = [Article(f"a{i}", f"T{i}", f"Text {i}. Noch ein Satz.") for i in range(3)]
+    articles = articles_for_size(base, [2, 1, 3], 20)
+
+    assert sum({"a0": 2, "a1": 1, "a2": 3}[a.id.split("-")[0]] for a in articles) in range(20, 20 + 3)
+    assert len({a.id for a in articles}) == len({a.text for a in articles}) == len(articles) == 10
+    assert articles[:3] == base and articles[3] == variant(base[0], 1)
+    assert [a.id for a in articles_for_size(base, [2, 1, 3], 3)] == ["a0", "a1"]
+
+
+def test_copies_reuse_the_original_vector_with_a_nudge_and_new_texts_are_embedded():
+    fake = FakeEmbedder()
+    original = "Alpine plant keinen Einstieg in die IMSA."
+    reused = ReusedVectors(fake, {original: fake.embed_passages([original])[0]})
+    copy, other = reused.embed_passages([original + " Fassung 3.", "Ferrari gewinnt in Le Mans."])
+
+    assert 0.99 < float(copy @ fake.embed_passages([original])[0]) < 1.0
+    assert np.isclose(np.linalg.norm(copy), 1.0)
+    assert (reused.reused, reused.embedded) == (1, 1)
+    np.testing.assert_allclose(other, fake.embed_passages(["Ferrari gewinnt in Le Mans."])[0])
+
+
+def test_percentiles_use_the_nearest_rank():
+    values = list(range(1, 101))
+    assert (percentile(values, 50), percentile(values, 95), percentile(values, 99)) == (50, 95, 99)
+    assert percentile([3.0], 99) == 3.0 and percentile([], 50) == 0.0
+    with pytest.raises(ValueError):
+        percentile(values, 101)
+
+
+def test_random_vectors_are_unit_length():
+    vectors, queries = random_unit_vectors(500, 16)
+    assert vectors.shape == (500, 16) and queries.shape[1] == 16
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+
+
+def test_a_tiny_bench_reports_every_figure(gnad, tmp_path):
+    options = BenchOptions(
+        gnad=gnad, work_dir=tmp_path / "work", sizes=(3, 12), vector_sizes=(400,), rounds=1
+    )
+    result = run_bench(options, Settings(), FakeEmbedder())
+
+    json.dumps(result)
+    assert set(result) >= {"model", "machine", "corpus", "embedding", "memory", "sizes", "vector_sizes"}
+    assert result["embedding"]["chunks_per_s"] > 0 and result["embedding"]["tokens_per_s"] > 0
+    small, large = result["sizes"]
+    assert small["chunks"] >= 3 and large["chunks"] >= 12 and large["articles"] > 4  # copies were needed
+    for row in result["sizes"]:
+        assert row["index_type"] == "flat" and row["asks"] == 20
+        assert set(row["ask_ms"]) == {"p50", "p95", "p99"}
+        assert set(row["ask_parts_ms_p50"]) == {"embed_question", "search", "embed_quote_sentences"}
+        assert row["reindex_1pct_changed_articles"] >= 1 and row["index_bytes"] > 0
+        assert row["chunks_embedded_for_real"] == 0  # every chunk's vector came from the cache
+    (vectors,) = result["vector_sizes"]
+    assert vectors["vectors"] == 400 and vectors["recall_at_10"] == 1.0
+    assert set(vectors["search_ms"]) == {"p50", "p95"}
+    assert "chunks" in format_table(result)
+    write_chart(result, tmp_path / "bench.png")
+    assert (tmp_path / "bench.png").read_bytes()[:4] == b"\x89PNG"
