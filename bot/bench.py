@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.bench_corpus import ReusedVectors, articles_for_size, changed, read_gnad, write_jsonl
+from bot.bench_corpus import ReusedVectors, articles_for_size, changed, read_gnad, write_corpus
 from bot.bench_stats import peak_memory_mib, percentile
 from bot.bench_vectors import bench_vectors
 from bot.service import AnswerService
@@ -199,7 +199,7 @@ def _bench_size(
     folder = options.work_dir / f"size-{size}"
     shutil.rmtree(folder, ignore_errors=True)
     corpus, index_dir = folder / "corpus", folder / "index"
-    write_jsonl(articles, corpus / "articles.jsonl")
+    write_corpus(articles, corpus)
     reused = ReusedVectors(embedder, vectors)
 
     def build() -> tuple[float, object]:
@@ -219,7 +219,7 @@ def _bench_size(
     unchanged_s, _ = build()
     step = max(1, len(articles) // max(1, len(articles) // 100))
     edited = [changed(a) if i % step == 0 else a for i, a in enumerate(articles)]
-    write_jsonl(edited, corpus / "articles.jsonl")
+    write_corpus(edited, corpus)
     changed_s, changed_report = build()
     log(f"size {size:,}: {report.chunks:,} chunks built in {build_s:.1f} s; asking")
     ask = _ask_latency(

@@ -84,13 +84,17 @@ def articles_for_size(base: Sequence[Article], chunks_per_article: Sequence[int]
     return articles
 
 
-def write_jsonl(articles: Sequence[Article], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as out:
-        for article in articles:
-            fields = article.to_json()
-            fields.pop("path")
-            out.write(json.dumps(fields, ensure_ascii=False) + "\n")
+def write_corpus(articles: Sequence[Article], folder: Path, per_file: int = 1000) -> None:
+    """The articles as JSON Lines files of `per_file` articles (the loader takes files up to 10 MB)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.jsonl"):
+        old.unlink()
+    for begin in range(0, len(articles), per_file):
+        with open(folder / f"articles-{begin // per_file:04d}.jsonl", "w", encoding="utf-8") as out:
+            for article in articles[begin : begin + per_file]:
+                fields = article.to_json()
+                fields.pop("path")
+                out.write(json.dumps(fields, ensure_ascii=False) + "\n")
 
 
 def base_key(text: str) -> str:

@@ -109,3 +109,16 @@ def test_a_tiny_bench_reports_every_figure(gnad, tmp_path):
     assert "chunks" in format_table(result)
     write_chart(result, tmp_path / "bench.png")
     assert (tmp_path / "bench.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_corpus_is_written_in_files_the_loader_accepts(tmp_path):
+    from bot.bench_corpus import write_corpus
+    from index.loading import load_corpus
+
+    articles = [Article(f"a{i}", f"T{i}", f"Text {i}.") for i in range(5)]
+    write_corpus(articles, tmp_path / "corpus", per_file=2)
+    write_corpus(articles[:3], tmp_path / "corpus", per_file=2)  # rewriting leaves no old file behind
+
+    loaded = load_corpus(tmp_path / "corpus")
+    assert [a.id for a in loaded.articles] == ["a0", "a1", "a2"] and not loaded.errors
+    assert len(list((tmp_path / "corpus").glob("*.jsonl"))) == 2
