@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -104,7 +105,8 @@ def base_key(text: str) -> str:
 
 class ReusedVectors:
     """An Embedder for the bench's corpus: a chunk of a copy gets the vector of the original's chunk plus a
-    small random nudge; texts never seen before (chunk borders that moved) go to the real embedder."""
+    small random nudge; texts never seen before (chunk borders that moved) go to the real embedder, once:
+    the other copies of such a chunk reuse that vector."""
 
     def __init__(self, embedder: Embedder, vectors: dict[str, np.ndarray]) -> None:
         self._embedder = embedder
@@ -115,6 +117,7 @@ class ReusedVectors:
         self.max_tokens = embedder.max_tokens
         self.reused = 0
         self.embedded = 0
+        self.embedding_seconds = 0.0  # spent in the real embedder
 
     def token_lengths(self, texts: Sequence[str]) -> list[int]:
         return self._embedder.token_lengths(texts)
@@ -135,7 +138,11 @@ class ReusedVectors:
                 continue
             out[row] = vector if key == text else _nudged(vector, text)
         if missing:
+            started = time.perf_counter()
             out[missing] = self._embedder.embed_passages([texts[row] for row in missing])
+            self.embedding_seconds += time.perf_counter() - started
+            for row in missing:
+                self._vectors[base_key(texts[row])] = out[row]
         self.reused += len(texts) - len(missing)
         self.embedded += len(missing)
         return out
