@@ -80,6 +80,8 @@ def write_chart(result: dict, path: Path) -> None:
         latency.plot(counts, [row["search_ms"]["p50"] for row in vectors], "s-", label="vector search p50")
         latency.plot(counts, [row["exact_search_ms_p50"] for row in vectors], "s:", label="exact search p50")
         build.plot(counts, [row["build_s"] for row in vectors], "s-", label="FAISS build")
+    latency.axhline(25, color="grey", linestyle=":", linewidth=1, label="targets: ask 25 ms, vectors 10 ms")
+    latency.axhline(10, color="grey", linestyle=":", linewidth=1)
     for axes, title, unit in ((latency, "latency", "ms"), (build, "build time", "s")):
         axes.set(xscale="log", yscale="log", title=title, xlabel="chunks / vectors", ylabel=unit)
         axes.grid(True, which="both", alpha=0.3)

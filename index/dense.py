@@ -4,7 +4,8 @@ The index type follows the corpus size (measured with `pitwall bench`, see docs/
 - "flat": exact search (IndexFlatIP) up to EXACT_UP_TO vectors, where one query still takes a few ms;
 - "ivf-sq8": beyond it, an inverted file of sqrt(n) lists with 8-bit scalar-quantized vectors
   (IndexIVFScalarQuantizer, inner product), NPROBE lists searched per query: recall@10 against exact
-  search >= 0.95, a quarter of the memory, and its lists load memory-mapped.
+  search >= 0.95, a quarter of the memory.
+Both load memory-mapped (`load(mmap=True)`): the vectors stay in the file's page cache, not in the process.
 """
 
 from __future__ import annotations
@@ -116,6 +117,14 @@ class DenseIndex:
 
     @classmethod
     def load(cls, path: Path, mmap: bool = False) -> DenseIndex:
-        """Read an index; with `mmap` the vectors stay on disk and are paged in (IVF lists and flat codes)."""
-        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
-        return cls(faiss.read_index(str(path), flags))
+        """Read an index; with `mmap` its vectors stay in the file and are paged in when searched."""
+        return cls(faiss.read_index(str(path), _mmap_flags(path) if mmap else 0))
+
+
+def _mmap_flags(path: Path) -> int:
+    """faiss maps the lists of an IVF index with IO_FLAG_MMAP, but the vectors of a flat index only with
+    IO_FLAG_MMAP_IFC (IO_FLAG_MMAP reads them into memory, IO_FLAG_MMAP_IFC fails on IVF)."""
+    with open(path, "rb") as handle:
+        flat = handle.read(3) == b"IxF"  # the fourcc of IndexFlat* ("IxFI": inner product)
+    flag = getattr(faiss, "IO_FLAG_MMAP_IFC", faiss.IO_FLAG_MMAP) if flat else faiss.IO_FLAG_MMAP
+    return flag | faiss.IO_FLAG_READ_ONLY
