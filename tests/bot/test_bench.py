@@ -122,3 +122,24 @@ def test_the_corpus_is_written_in_files_the_loader_accepts(tmp_path):
     loaded = load_corpus(tmp_path / "corpus")
     assert [a.id for a in loaded.articles] == ["a0", "a1", "a2"] and not loaded.errors
     assert len(list((tmp_path / "corpus").glob("*.jsonl"))) == 2
+
+
+def test_the_command_prints_one_json_document_and_writes_the_chart(gnad, tmp_path, monkeypatch, capsys):
+    from bot.service import AnswerService
+
+    monkeypatch.setattr(cli, "_service", lambda settings: AnswerService(settings, lambda _: FakeEmbedder()))
+    chart = tmp_path / "chart.png"
+    argv = ["bench", "--gnad", str(gnad), "--sizes", "5", "--vector-sizes", "", "--rounds", "1"]
+    status = cli.main([*argv, "--work-dir", str(tmp_path / "work"), "--chart", str(chart), "--json"])
+
+    out = capsys.readouterr().out
+    assert status == cli.EXIT_OK and out.count("\n") == 1
+    result = json.loads(out)
+    assert [row["chunks"] >= 5 for row in result["sizes"]] == [True] and result["vector_sizes"] == []
+    assert result["chart"] == str(chart) and chart.is_file()
+
+
+def test_bad_sizes_are_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["bench", "--sizes", "10k"])
+    assert exit_.value.code == cli.EXIT_USAGE and "like 1000,10000" in capsys.readouterr().err
