@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.embedding import DEFAULT_MODEL
+from index.fusion import LEXICAL_WEIGHT
 
 
 class Settings(BaseSettings):
@@ -26,4 +27,10 @@ class Settings(BaseSettings):
     chunk_target_tokens: int | None = Field(
         None, ge=16, description="Preferred chunk size in word pieces (default: the model's limit)."
     )
-    lexical_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of BM25 in hybrid search.")
+    lexical_weight: float = Field(
+        LEXICAL_WEIGHT,
+        ge=0.0,
+        le=1.0,
+        description="Weight of BM25 in hybrid search for a question whose words the index all knows; "
+        "scaled down by the share it knows (see index/fusion.py).",
+    )

@@ -10,7 +10,7 @@ import numpy as np
 
 from index.documents import Article, Chunk
 from index.embedding import Embedder
-from index.fusion import convex_fusion
+from index.fusion import LEXICAL_WEIGHT, coverage_fusion
 from index.lexical import tokenize_query
 from index.store import IndexData
 
@@ -30,7 +30,7 @@ class Hit:
 
 
 class Searcher:
-    def __init__(self, data: IndexData, embedder: Embedder, lexical_weight: float = 0.5) -> None:
+    def __init__(self, data: IndexData, embedder: Embedder, lexical_weight: float = LEXICAL_WEIGHT) -> None:
         self.data = data
         self.embedder = embedder
         self.lexical_weight = lexical_weight
@@ -75,7 +75,8 @@ class Searcher:
         lexical_rows = lexical_rows[lexical_all[lexical_rows] > 0]
         rows = np.union1d(dense_rows, lexical_rows)
         dense = self.data.vectors[rows] @ query_vector
-        fused = convex_fusion(dense, lexical_all[rows], self.lexical_weight)
+        coverage = self.data.lexical.coverage(query)
+        fused = coverage_fusion(dense, lexical_all[rows], coverage, self.lexical_weight)
         best = np.argsort(-fused, kind="stable")[:k]
         return self._hits(rows[best], fused[best], dense[best], lexical_all[rows[best]])
 
