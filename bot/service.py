@@ -129,7 +129,14 @@ class AnswerService:
     def ask(
         self, question: str, *, context: str = "", since: dt.date | None = None, until: dt.date | None = None
     ) -> Answer:
-        return compose_answer(self.searcher(), question, context=context, since=since, until=until)
+        return compose_answer(
+            self.searcher(),
+            question,
+            context=context,
+            since=since,
+            until=until,
+            min_evidence=self.settings.min_evidence,
+        )
 
     def article(self, article_id: str) -> Article | None:
         return next((a for a in self.searcher().data.articles if a.id == article_id), None)

@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from index.embedding import DEFAULT_MODEL
 from index.fusion import LEXICAL_WEIGHT
 
+MIN_EVIDENCE = 0.28  # calibrated on XQuAD: `pitwall eval --squad xquad.de.json --abstention`
+
 
 class Settings(BaseSettings):
     """The engine and answer settings. The Discord section lives beside the Discord adapter."""
@@ -33,4 +35,9 @@ class Settings(BaseSettings):
         le=1.0,
         description="Weight of BM25 in hybrid search for a question whose words the index all knows; "
         "scaled down by the share it knows (see index/fusion.py).",
+    )
+    min_evidence: float = Field(
+        MIN_EVIDENCE,
+        description="Evidence below which Pitwall says the articles don't cover a question (calibrated with "
+        "`pitwall eval --abstention`).",
     )

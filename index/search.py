@@ -17,6 +17,7 @@ from index.store import IndexData
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
 CANDIDATES = 100  # rows each retriever contributes before fusion
+TYPICAL_SAMPLE = 4096  # passages sampled for a question's typical similarity
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,12 @@ class Searcher:
         fused = coverage_fusion(dense, lexical_all[rows], coverage, self.lexical_weight)
         best = np.argsort(-fused, kind="stable")[:k]
         return self._hits(rows[best], fused[best], dense[best], lexical_all[rows[best]])
+
+    def typical_similarity(self, query_vector: np.ndarray) -> float:
+        """The median cosine of the question to the passages (a fixed sample of large indexes): the level an
+        unrelated passage reaches. It depends on the question's language; evidence is measured above it."""
+        rows = self.data.vectors[:: max(1, len(self.data.vectors) // TYPICAL_SAMPLE)]
+        return float(np.median(rows @ query_vector)) if len(rows) else 0.0
 
     def _allowed_rows(self, since: dt.date | None, until: dt.date | None) -> np.ndarray | None:
         if since is None and until is None:
