@@ -147,11 +147,11 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps({"error": str(error), "errors": [e.to_json() for e in error.errors]}))
         print(f"pitwall: {error}", file=sys.stderr)
         for problem in error.errors:
-            print(f"  rejected {problem.to_json()['path']}: {problem.error}", file=sys.stderr)
+            print(f"  rejected {problem.where()}: {problem.error}", file=sys.stderr)
         return EXIT_NOTHING_INDEXED
     bar.close()
     for problem in report.errors:
-        print(f"rejected {problem.to_json()['path']}: {problem.error}", file=sys.stderr)
+        print(f"rejected {problem.where()}: {problem.error}", file=sys.stderr)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:

@@ -14,7 +14,9 @@ from index.lexical import matched_fraction
 from index.search import Hit
 from index.sentences import split_sentences
 
-MAX_QUOTE_CHARS = 300
+MAX_QUOTE_CHARS = 320  # "about 300": room for a lede of two sentences
+LEDE_CHARS = 400  # news puts the answer first: sentences that start this early get a bonus
+LEDE_BONUS = 0.15
 MIN_SENTENCE_CHARS = 40  # shorter sentences (headings, "Noch nicht.") are joined with a neighbour
 LEXICAL_WEIGHT = 0.5  # share of question words found in a sentence, beside its cosine to the question
 PASSAGE_WEIGHT = 0.3  # a sentence in a better-ranked passage is a better quote
@@ -25,13 +27,13 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Quote:
     article: Article
-    start: int  # character span in article.text
-    end: int
+    text: str
+    start: int  # where `text` should stand in article.text
     score: float
 
     @property
-    def text(self) -> str:
-        return self.article.text[self.start : self.end]
+    def end(self) -> int:
+        return self.start + len(self.text)
 
 
 def sentence_spans(hit: Hit) -> list[tuple[int, int]]:
@@ -64,15 +66,16 @@ def select_quotes(
     quotes, offset = [], 0
     for hit, spans in zip(hits, spans_of, strict=True):
         scores = [
-            float(cosines[offset + i]) + LEXICAL_WEIGHT * matched_fraction(question, texts[offset + i])
-            for i in range(len(spans))
+            float(cosines[offset + i])
+            + LEXICAL_WEIGHT * matched_fraction(question, texts[offset + i])
+            + (LEDE_BONUS if start < LEDE_CHARS else 0.0)
+            for i, (start, _) in enumerate(spans)
         ]
         offset += len(spans)
         if spans:
-            quote = _best_window(hit, spans, scores)
-            quotes.append(
-                Quote(hit.article, quote[0], quote[1], quote[2] + PASSAGE_WEIGHT * hit.score / best_passage)
-            )
+            start, end, score = _best_window(hit, spans, scores)
+            score += PASSAGE_WEIGHT * hit.score / best_passage
+            quotes.append(Quote(hit.article, hit.article.text[start:end], start, score))
     quotes.sort(key=lambda q: q.score, reverse=True)
     return _distinct(quotes)[:max_quotes]
 
@@ -122,13 +125,8 @@ def _newer(a: Article, b: Article) -> bool:
 
 
 def is_verbatim(quote: Quote) -> bool:
-    """The last check before a quote is shown: its text is exactly a substring of its article."""
-    text = quote.text
-    ok = (
-        bool(text.strip())
-        and text in quote.article.text
-        and quote.article.text[quote.start : quote.end] == text
-    )
+    """The last check before a quote is shown: its text stands, character for character, in its article."""
+    ok = bool(quote.text.strip()) and quote.article.text[quote.start : quote.end] == quote.text
     if not ok:
         log.error("dropped a quote that is not verbatim in article %s", quote.article.id)
     return ok

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.answers import Answer, compose_answer
 from bot.settings import Settings
@@ -96,8 +97,10 @@ class AnswerService:
             target_tokens=self.settings.chunk_target_tokens,
             progress=progress,
         )
-        data = load_index(self.settings.index_dir, model_id=self.model_id)
-        self._searcher = Searcher(data, self.embedder(), lexical_weight=self.settings.lexical_weight)
+        changed = report.added or report.changed or report.removed
+        if self._searcher is not None and changed:  # swap in the new index; otherwise load it when asked
+            data = load_index(self.settings.index_dir, model_id=self.model_id)
+            self._searcher = Searcher(data, self.embedder(), lexical_weight=self.settings.lexical_weight)
         self.last_report = report
         return report
 
@@ -129,14 +132,17 @@ class AnswerService:
     def ask(
         self, question: str, *, context: str = "", since: dt.date | None = None, until: dt.date | None = None
     ) -> Answer:
-        return compose_answer(
-            self.searcher(),
+        searcher = self.searcher()  # loading the index and model is not part of answering
+        started = time.perf_counter()
+        answer = compose_answer(
+            searcher,
             question,
             context=context,
             since=since,
             until=until,
             min_evidence=self.settings.min_evidence,
         )
+        return replace(answer, timings_ms=(("total", round((time.perf_counter() - started) * 1000, 1)),))
 
     def article(self, article_id: str) -> Article | None:
         return next((a for a in self.searcher().data.articles if a.id == article_id), None)

@@ -59,5 +59,10 @@ class LoadError:
     line: int | None = None
 
     def to_json(self) -> dict:
-        path = f"{self.path}:{self.line}" if self.line is not None else self.path
-        return {"path": path, "error": self.error}
+        data = {"path": self.path, "error": self.error}
+        if self.line is not None:
+            data["line"] = self.line
+        return data
+
+    def where(self) -> str:
+        return f"{self.path}:{self.line}" if self.line is not None else self.path

@@ -435,7 +435,7 @@ def test_errors_are_sorted_by_path_then_line(tmp_path: Path) -> None:
         ("m.jsonl", 3),
         ("z.md", None),
     ]
-    assert [e.to_json()["path"] for e in result.errors][1] == "m.jsonl:1"
+    assert [e.where() for e in result.errors][1] == "m.jsonl:1"
 
 
 def test_ids_and_results_are_stable_across_runs(tmp_path: Path) -> None:

@@ -1,0 +1,97 @@
+"""The shipped corpus (plus a few distractor articles) with the real bundled model: search and answers."""
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.service import AnswerService
+from bot.settings import Settings
+from tests.conftest import SEED_ID, SHIPPED_CORPUS
+
+pytestmark = pytest.mark.integration
+DISTRACTORS = Path(__file__).resolve().parents[1] / "data" / "distractors"
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, real_embedder) -> AnswerService:
+    corpus = tmp_path_factory.mktemp("corpus")
+    shutil.copytree(SHIPPED_CORPUS, corpus, dirs_exist_ok=True)
+    shutil.copytree(DISTRACTORS, corpus / "distractors")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path_factory.mktemp("index"))
+    service = AnswerService(settings, embedder_factory=lambda _: real_embedder)
+    report = service.reindex()
+    assert (report.articles, report.errors) == (4, ())
+    return service
+
+
+@pytest.mark.parametrize("query", ["Is Alpine entering IMSA?", "Plant Alpine einen Einstieg in die IMSA?"])
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_the_seed_article_comes_first(service, query, mode):
+    hits = service.search(query, k=3, mode=mode)
+    assert hits[0].article_id == SEED_ID
+    assert "IMSA" in hits[0].text
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "right_sentence"),
+    [
+        ("Is Alpine entering IMSA?", "en", '"ohne konkretes Projekt" für die Zukunft'),
+        ("Who runs Alpine's WEC entry?", "en", "Partner Signatech erfolgt"),
+        ("Ab wann will Renault in den USA verkaufen?", "de", "die eigenen Autos ab 2027"),
+    ],
+)
+def test_questions_about_the_seed_are_answered_with_the_right_sentence(
+    service, question, language, right_sentence
+):
+    answer = service.ask(question)
+
+    assert not answer.abstained
+    assert answer.language == language
+    assert any(right_sentence in c.quote for c in answer.citations), [c.quote for c in answer.citations]
+    seed = service.article(SEED_ID)
+    for n, citation in enumerate(answer.citations, start=1):
+        assert citation.n == n
+        article = service.article(citation.article_id)
+        assert citation.quote in article.text
+        assert len(citation.quote) <= 320
+    first = next(c for c in answer.citations if c.article_id == SEED_ID)
+    assert (first.title, first.source) == (seed.title, seed.source)
+
+
+@pytest.mark.parametrize(
+    ("question", "language"), [("How do I bake bread?", "en"), ("Wie backe ich Brot?", "de")]
+)
+def test_off_topic_questions_abstain_in_the_question_language(service, question, language):
+    answer = service.ask(question)
+    assert answer.abstained
+    assert answer.citations == ()
+    assert answer.language == language
+    assert ("don't say" if language == "en" else "nichts") in answer.answer
+
+
+def test_citations_link_to_the_quote_in_the_article(service):
+    answer = service.ask("Wer betreut die Hybrid-Prototypen von Porsche?")
+    porsche = next(c for c in answer.citations if c.article_id == "test-porsche-wec")
+    assert porsche.url == "https://example.org/porsche-penske-wec"
+    assert porsche.link.startswith(porsche.url + "#:~:text=")
+    assert porsche.published == dt.date(2024, 11, 2)
+
+
+def test_date_filters_apply_to_search_and_answers(service):
+    assert any(h.article_id == "test-porsche-wec" for h in service.search("Porsche Penske", k=5))
+    assert not any(
+        h.article_id == "test-porsche-wec"
+        for h in service.search("Porsche Penske", k=5, until=dt.date(2024, 6, 1))
+    )
+    late = service.ask("Was testet Ferrari in Barcelona?", since=dt.date(2025, 1, 1))
+    assert {c.article_id for c in late.citations} <= {"test-ferrari-f1", "test-rallye"}
+    assert service.search("Ferrari", k=5, since=dt.date(2030, 1, 1)) == []
+
+
+def test_no_chunk_is_longer_than_the_model_reads(service, real_embedder):
+    data = service.searcher().data
+    tokenizer, limit = real_embedder._model.tokenizer, real_embedder._model.max_seq_length
+    for row in range(len(data.chunk_table)):
+        assert len(tokenizer(data.chunk(row).text)["input_ids"]) <= limit

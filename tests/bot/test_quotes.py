@@ -1,0 +1,141 @@
+"""Quote selection and the verbatim check (fake embedder: fast, deterministic)."""
+
+import dataclasses
+import datetime as dt
+from urllib.parse import unquote
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot import answers
+from bot.answers import compose_answer
+from bot.quotes import MAX_QUOTE_CHARS, Quote, is_verbatim, select_quotes, text_fragment_link
+from index.build import build_index
+from index.chunking import chunk_article
+from index.documents import Article
+from index.search import Hit, Searcher
+from index.store import load_index
+from tests.conftest import write_article
+from tests.fakes import FakeEmbedder
+
+FAKE = FakeEmbedder()
+WORDS = st.sampled_from(
+    [
+        "Alpine",
+        "IMSA",
+        "Famin",
+        "sagt",
+        "„Plan“",
+        '"Idee"',
+        "z. B.",
+        "Dr.",
+        "2027.",
+        "…",
+        "WEC",
+        "\n\n",
+        "Ü",
+        "—",
+    ]
+)
+SENTENCES = st.lists(WORDS, min_size=1, max_size=30).map(" ".join).map(lambda s: s + st_end(s))
+
+
+def st_end(text: str) -> str:
+    return "" if text.endswith((".", "…")) else "."
+
+
+def hits_for(article: Article, max_tokens: int) -> list[Hit]:
+    chunks = chunk_article(article, FAKE.token_lengths, max_tokens)
+    return [Hit(row, chunk, article, 1.0 / (row + 1), 0.5, 1.0) for row, chunk in enumerate(chunks)]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    body=st.lists(st.one_of(SENTENCES, st.text(min_size=1, max_size=400)), min_size=1, max_size=12).map(
+        " ".join
+    ),
+    question=st.text(max_size=60),
+    max_tokens=st.integers(min_value=5, max_value=120),
+)
+def test_every_selected_quote_is_verbatim_short_and_distinct(body, question, max_tokens):
+    article = Article(id="a", title="t", text=body)
+    hits = hits_for(article, max_tokens)
+    quotes = select_quotes(question, FAKE.embed_queries([question])[0], hits, FAKE.embed_passages, 3)
+
+    assert len(quotes) <= 3
+    for quote in quotes:
+        assert is_verbatim(quote)
+        assert article.text[quote.start : quote.end] == quote.text
+        assert len(quote.text) <= MAX_QUOTE_CHARS
+    spans = sorted((q.start, q.end) for q in quotes)
+    assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False))
+
+
+def test_a_quote_that_differs_from_its_article_fails_the_check():
+    article = Article(id="a", title="t", text="Famin sagt: „Es ist nur eine Idee.“")
+    good = Quote(article, "„Es ist nur eine Idee.“", 12, 1.0)
+    assert is_verbatim(good)
+    assert not is_verbatim(dataclasses.replace(good, text='"Es ist nur eine Idee."'))  # other quote marks
+    assert not is_verbatim(dataclasses.replace(good, start=11))
+    assert not is_verbatim(dataclasses.replace(good, text="   ", start=0))
+
+
+def test_the_sentence_matching_the_question_is_quoted():
+    text = "Der Himmel ist blau. Sauerteig braucht Zeit und Wärme über Nacht. Die Katze schläft."
+    article = Article(id="a", title="t", text=text)
+    question = "Wie lange braucht Sauerteig Zeit und Wärme?"
+    quotes = select_quotes(
+        question, FAKE.embed_queries([question])[0], hits_for(article, 200), FAKE.embed_passages
+    )
+    assert quotes[0].text.startswith("Sauerteig braucht Zeit")
+
+
+def test_the_same_sentence_in_two_articles_is_shown_once_from_the_newest():
+    sentence = "Alpine plant keinen Einstieg in die IMSA und bleibt in der WEC."
+    old = Article(id="old", title="t", text=sentence, published=dt.date(2023, 1, 1))
+    new = Article(id="new", title="t", text=sentence, published=dt.date(2024, 1, 1))
+    hits = hits_for(old, 100) + hits_for(new, 100)
+    quotes = select_quotes("Alpine IMSA", FAKE.embed_queries(["Alpine IMSA"])[0], hits, FAKE.embed_passages)
+    assert [q.article.id for q in quotes] == ["new"]
+
+
+def test_compose_answer_never_shows_a_quote_that_fails_the_check(tmp_path, monkeypatch):
+    write_article(
+        tmp_path / "c", "a", "Alpine", "Alpine plant keinen Einstieg in die IMSA. Famin nennt es eine Idee."
+    )
+    build_index(tmp_path / "c", tmp_path / "i", model_id="fake", get_embedder=lambda: FAKE)
+    searcher = Searcher(load_index(tmp_path / "i", model_id="fake"), FAKE)
+    honest = compose_answer(searcher, "Plant Alpine einen Einstieg in die IMSA?", min_evidence=0.0)
+    assert honest.citations and not honest.abstained
+
+    def tampered(*args, **kwargs):
+        return [dataclasses.replace(q, text=q.text.replace("keinen", "einen")) for q in real(*args, **kwargs)]
+
+    real = answers.select_quotes
+    monkeypatch.setattr(answers, "select_quotes", tampered)
+    answer = compose_answer(searcher, "Plant Alpine einen Einstieg in die IMSA?", min_evidence=0.0)
+    assert all(c.quote in searcher.data.articles[0].text for c in answer.citations)
+    assert answer.abstained and not answer.citations
+
+
+@pytest.mark.parametrize(
+    ("quote", "fragment"),
+    [
+        ("Es ist nur eine Idee.", "Es%20ist%20nur%20eine%20Idee."),
+        ("IMSA-Programm, WEC & mehr", "IMSA%2DProgramm%2C%20WEC%20%26%20mehr"),
+    ],
+)
+def test_text_fragment_links_encode_the_quote(quote, fragment):
+    assert (
+        text_fragment_link("https://example.org/a#top", quote) == f"https://example.org/a#:~:text={fragment}"
+    )
+
+
+def test_long_quotes_link_by_their_first_and_last_words():
+    quote = "Derzeit ist Alpine mit dem A424 LMDh ausschließlich in der Langstrecken-WM unterwegs."
+    link = text_fragment_link("https://example.org/a", quote)
+    start, end = link.split("#:~:text=")[1].split(",")
+    assert unquote(start) == "Derzeit ist Alpine mit"
+    assert unquote(end) == "in der Langstrecken-WM unterwegs."
+    assert text_fragment_link("", quote) == ""
