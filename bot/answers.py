@@ -88,8 +88,12 @@ def best_evidence(searcher: Searcher, query: str, hits: list[Hit], query_vector:
     if not hits:
         return 0.0
     coverage = searcher.data.lexical.coverage(query)
-    typical = searcher.typical_similarity(query_vector)
-    return max(evidence_strength(query, hit, coverage=coverage, typical_dense=typical) for hit in hits)
+    return max(
+        evidence_strength(
+            query, hit, coverage=coverage, typical_dense=searcher.typical_similarity(query_vector, hit.row)
+        )
+        for hit in hits
+    )
 
 
 def compose_answer(
