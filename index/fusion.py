@@ -4,7 +4,7 @@ Hybrid search uses `coverage_fusion`: a convex mix of min-max-normalized dense a
 weight is scaled by the question's lexical coverage, the share of its content words that occur in the
 lexical index at all. A German question about German articles is fully visible to BM25 (coverage near 1),
 so BM25, the stronger retriever there, gets most of the weight; an English question about German articles
-shares only names and numbers with them (coverage about 0.35 on XQuAD), so the multilingual dense model
+shares only names and numbers with them (coverage about 0.35 on XQuAD), so the dense model
 leads and BM25 only breaks ties on the names. One parameter, the same for every language.
 """
 
@@ -39,11 +39,3 @@ def coverage_fusion(
     coverage = float(np.clip(np.nan_to_num(coverage), 0.0, 1.0))
     return convex_fusion(dense, lexical, lexical_weight * coverage)
 
-
-def reciprocal_rank_fusion(*rankings: np.ndarray, k: int = 60) -> dict[int, float]:
-    """Equal-weight RRF of several rankings (arrays of row ids, best first)."""
-    fused: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, row in enumerate(ranking):
-            fused[int(row)] = fused.get(int(row), 0.0) + 1.0 / (k + rank + 1)
-    return fused
