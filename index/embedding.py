@@ -194,7 +194,7 @@ def model_cache_key(model: str, path: str) -> str:
 
 
 def _ensure_onnx(model: Any, folder: Path, variant: str) -> Path:
-    """The cached ONNX file of `variant` ("onnx" or "onnx-int8-<config>"), built first if missing or broken."""
+    """The cached ONNX file of `variant` ("onnx", "onnx-int8-<config>"), built if missing or broken."""
     target = folder / variant
     if _cache_is_valid(target):
         return target / _MODEL_FILE
@@ -224,7 +224,11 @@ def _build_atomically(target: Path, build: Callable[[Path], None]) -> Path:
     try:
         build(tmp)
         file = tmp / _MODEL_FILE
-        marker = {"size": file.stat().st_size, "sha256": _sha256(file), "seconds": time.perf_counter() - started}
+        marker = {
+            "size": file.stat().st_size,
+            "sha256": _sha256(file),
+            "seconds": time.perf_counter() - started,
+        }
         (tmp / _MARKER).write_text(json.dumps(marker), encoding="utf-8")
         if target.exists():
             log.warning("rebuilding invalid ONNX cache %s", target)
@@ -249,12 +253,13 @@ def _sha256(file: Path) -> str:
 
 
 def export_onnx(model: Any, out_dir: Path) -> None:
-    """Export the transformer module of a SentenceTransformer (token embeddings out) to `out_dir/model.onnx`."""
+    """Export the transformer module of a SentenceTransformer (out: token embeddings) to `out_dir`."""
     import torch
 
     module = model[0]
-    sample = model.tokenizer(["Ein kurzer Satz.", "Ein etwas längerer Satz zum Exportieren."], padding=True,
-                             return_tensors="pt")
+    sample = model.tokenizer(
+        ["Ein kurzer Satz.", "Ein etwas längerer Satz zum Exportieren."], padding=True, return_tensors="pt"
+    )
     names = [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in sample]
 
     class TokenEmbeddings(torch.nn.Module):
