@@ -26,6 +26,7 @@ import re
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -271,7 +272,8 @@ def export_onnx(model: Any, out_dir: Path) -> None:
             return self.transformer(**dict(zip(names, inputs, strict=True))).last_hidden_state
 
     axes = {name: {0: "batch", 1: "sequence"} for name in [*names, "token_embeddings"]}
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes on shape checks that hold for every input
         torch.onnx.export(
             TokenEmbeddings(module.auto_model).eval(),
             tuple(sample[name] for name in names),
