@@ -7,14 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from index import embedding
-from index.embedding import (
-    BACKENDS,
-    DEFAULT_MODEL,
-    SentenceTransformerEmbedder,
-    int8_config_for_cpu,
-    model_cache_key,
-)
+from index import onnx_export
+from index.embedding import BACKENDS, DEFAULT_MODEL, SentenceTransformerEmbedder
+from index.onnx_export import int8_config_for_cpu, model_cache_key
 
 PASSAGES = [
     "Max Verstappen gewann am Sonntag den Großen Preis von Italien in Monza vor Lando Norris.",
@@ -52,10 +47,10 @@ def embedders(cache_dir):
 
 @pytest.fixture()
 def counted(monkeypatch):
-    export = Counter(embedding.export_onnx)
-    quantize = Counter(embedding.quantize_int8)
-    monkeypatch.setattr(embedding, "export_onnx", export)
-    monkeypatch.setattr(embedding, "quantize_int8", quantize)
+    export = Counter(onnx_export.export_onnx)
+    quantize = Counter(onnx_export.quantize_int8)
+    monkeypatch.setattr(onnx_export, "export_onnx", export)
+    monkeypatch.setattr(onnx_export, "quantize_int8", quantize)
     return export, quantize
 
 
