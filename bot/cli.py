@@ -237,13 +237,14 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         if path is not None and not path.is_file():
             raise ValueError(f"{path} is not a file: pass a SQuAD-format JSON file")
     work_dir = args.work_dir or Path.home() / ".cache" / "pitwall" / "eval"
+    embedder = make_embedder(settings)
     if args.abstention:
-        return _eval_abstention(args, settings, work_dir)
+        return _eval_abstention(args, settings, work_dir, embedder)
     result = evaluate(
         args.squad,
         args.questions,
-        embedder=make_embedder(settings),
-        model_id=settings.embedding_model,
+        embedder=embedder,
+        model_id=embedder.model_id,
         work_dir=work_dir,
         lexical_weight=settings.lexical_weight,
         progress=lambda message: print(message, file=sys.stderr),
@@ -262,15 +263,14 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _eval_abstention(args: argparse.Namespace, settings: Settings, work_dir: Path) -> int:
+def _eval_abstention(args: argparse.Namespace, settings: Settings, work_dir: Path, embedder) -> int:
     from bot.evaluation import evaluate_abstention
-    from bot.service import make_embedder
 
     result = evaluate_abstention(
         args.squad,
         args.questions,
-        embedder=make_embedder(settings),
-        model_id=settings.embedding_model,
+        embedder=embedder,
+        model_id=embedder.model_id,
         work_dir=work_dir,
         lexical_weight=settings.lexical_weight,
         min_evidence=settings.min_evidence,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,9 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(Path("corpus"), description="Folder of article files, read recursively.")
     index_dir: Path = Field(Path(".index"), description="Where the index is published.")
     embedding_model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or path.")
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch", description="How the model runs: torch, ONNX Runtime (fp32), or ONNX Runtime with int8."
+    )
     query_prompt: str | None = Field(None, description="Prefix for questions (default: the model's own).")
     passage_prompt: str | None = Field(None, description="Prefix for passages (default: the model's own).")
     chunk_overlap_sentences: int = Field(

@@ -56,6 +56,17 @@ def resolve_model_path(model: str) -> str:
     return model
 
 
+def _onnx_variant(backend: str) -> str:
+    return "onnx" if backend == "onnx" else f"onnx-int8-{onnx_export.int8_config_for_cpu()}"
+
+
+def model_id_for(model: str, backend: str) -> str:
+    """The id an index records for vectors of `model` on `backend`, known without loading the model:
+    torch and fp32 ONNX vectors are interchangeable, int8 ones are not (and differ per instruction set)."""
+    model = model or DEFAULT_MODEL
+    return f"{model}+{_onnx_variant(backend)}" if backend == "onnx-int8" else model
+
+
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model by name or path, with optional query and passage prompts.
 
@@ -88,16 +99,13 @@ class SentenceTransformerEmbedder:
         model = model or DEFAULT_MODEL
         self.backend = backend
         self._model = SentenceTransformer(resolve_model_path(model), device=device)
-        self.model_id = model
+        self.model_id = model_id_for(model, backend)
         self.onnx_path: Path | None = None
         if backend != "torch":
             root = Path(cache_dir) if cache_dir is not None else onnx_export.default_cache_dir()
-            variant = "onnx" if backend == "onnx" else f"onnx-int8-{onnx_export.int8_config_for_cpu()}"
             folder = root / onnx_export.model_cache_key(model, resolve_model_path(model))
-            self.onnx_path = onnx_export.ensure_onnx(self._model, folder, variant)
+            self.onnx_path = onnx_export.ensure_onnx(self._model, folder, _onnx_variant(backend))
             onnx_export.use_onnx_forward(self._model, self.onnx_path)
-            if backend == "onnx-int8":
-                self.model_id = f"{model}+{variant}"
         prompts = self._model.prompts or {}
         self.query_prompt = query_prompt if query_prompt is not None else prompts.get("query", "")
         if passage_prompt is None:

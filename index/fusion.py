@@ -38,4 +38,3 @@ def coverage_fusion(
     share of the question's words the lexical index knows: BM25 counts as much as it can see."""
     coverage = float(np.clip(np.nan_to_num(coverage), 0.0, 1.0))
     return convex_fusion(dense, lexical, lexical_weight * coverage)
-
