@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     index_dir: Path = Field(Path(".index"), description="Where the index is published.")
     embedding_model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or path.")
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        "torch", description="How the model runs: torch, ONNX Runtime (fp32), or ONNX Runtime with int8."
+        "onnx-int8", description="How the model runs: torch, ONNX Runtime (fp32), or ONNX Runtime with int8."
     )
     query_prompt: str | None = Field(None, description="Prefix for questions (default: the model's own).")
     passage_prompt: str | None = Field(None, description="Prefix for passages (default: the model's own).")
