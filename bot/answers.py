@@ -5,7 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
+
 from bot.quotes import is_verbatim, select_quotes, text_fragment_link
+from bot.settings import MIN_EVIDENCE
+from index.fusion import LEXICAL_WEIGHT
 from index.language import detect_language
 from index.lexical import matched_fraction
 from index.search import Hit, Searcher
@@ -67,10 +71,29 @@ LEADS = {
 }
 
 
-def evidence_strength(question: str, hit: Hit) -> float:
-    """How well a passage matches a question, on an absolute scale: its cosine to the question and the share
-    of the question's words it contains. Unlike fused ranks it can be compared against a fixed threshold."""
-    return 0.5 * hit.dense + 0.5 * matched_fraction(question, hit.chunk.text)
+def evidence_strength(question: str, hit: Hit, *, coverage: float, typical_dense: float) -> float:
+    """How well a passage answers a question, on an absolute scale that holds across languages: how far its
+    cosine rises above the question's typical cosine to any passage, mixed with the share of the question's
+    words it contains. Word matches count as much as the lexical index can see the question (`coverage`,
+    with the same weight as in hybrid search): an English question about German articles shares few words
+    with them even when they answer it, so its evidence rests on the cosine."""
+    lexical_share = LEXICAL_WEIGHT * min(max(coverage, 0.0), 1.0)
+    return (1.0 - lexical_share) * (hit.dense - typical_dense) + lexical_share * matched_fraction(
+        question, hit.chunk.text
+    )
+
+
+def best_evidence(searcher: Searcher, query: str, hits: list[Hit], query_vector: np.ndarray) -> float:
+    """The strongest evidence among `hits` (0 without hits); compare it with the `min_evidence` setting."""
+    if not hits:
+        return 0.0
+    coverage = searcher.data.lexical.coverage(query)
+    return max(
+        evidence_strength(
+            query, hit, coverage=coverage, typical_dense=searcher.typical_similarity(query_vector, hit.row)
+        )
+        for hit in hits
+    )
 
 
 def compose_answer(
@@ -80,7 +103,7 @@ def compose_answer(
     context: str = "",
     since: dt.date | None = None,
     until: dt.date | None = None,
-    min_evidence: float = 0.35,
+    min_evidence: float = MIN_EVIDENCE,
 ) -> Answer:
     """Answer `question` from the index: verified quotes with citations, or an abstention that names the
     closest articles. `context` (an earlier question of the same conversation) helps retrieval."""
@@ -92,7 +115,7 @@ def compose_answer(
     hits = searcher.search(query, PASSAGES_TO_READ, since=since, until=until, query_vector=query_vector)
     if not hits:
         return Answer(question, language, True, nothing)
-    if max(evidence_strength(query, hit) for hit in hits) < min_evidence:
+    if best_evidence(searcher, query, hits, query_vector) < min_evidence:
         return Answer(question, language, True, abstained, closest=_closest(hits))
     quotes = [
         q

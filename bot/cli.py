@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from bot.answers import Answer
 
 EXIT_OK = 0
@@ -87,6 +89,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--questions", type=_path, metavar="Q.json", help="questions joined on id (other language)"
+    )
+    p.add_argument(
+        "--abstention",
+        action="store_true",
+        help="instead: index half of the articles and report how often Pitwall answers and abstains",
     )
     p.add_argument(
         "--work-dir", type=_path, help="where the evaluation index is kept (default: a cache folder)"
@@ -255,11 +262,14 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         if path is not None and not path.is_file():
             raise ValueError(f"{path} is not a file: pass a SQuAD-format JSON file")
     work_dir = args.work_dir or Path.home() / ".cache" / "pitwall" / "eval"
+    embedder = make_embedder(settings)
+    if args.abstention:
+        return _eval_abstention(args, settings, work_dir, embedder)
     result = evaluate(
         args.squad,
         args.questions,
-        embedder=make_embedder(settings),
-        model_id=settings.embedding_model,
+        embedder=embedder,
+        model_id=embedder.model_id,
         work_dir=work_dir,
         lexical_weight=settings.lexical_weight,
         progress=lambda message: print(message, file=sys.stderr),
@@ -278,6 +288,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+<<<<<<< HEAD
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
@@ -305,6 +316,30 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(result, ensure_ascii=False))
     else:
         print(format_table(result))
+=======
+def _eval_abstention(args: argparse.Namespace, settings: Settings, work_dir: Path, embedder) -> int:
+    from bot.evaluation import evaluate_abstention
+
+    result = evaluate_abstention(
+        args.squad,
+        args.questions,
+        embedder=embedder,
+        model_id=embedder.model_id,
+        work_dir=work_dir,
+        lexical_weight=settings.lexical_weight,
+        min_evidence=settings.min_evidence,
+        progress=lambda message: print(message, file=sys.stderr),
+    )
+    if args.json:
+        print(json.dumps(result))
+        return EXIT_OK
+    a = result["abstention"]
+    print(f"{result['documents']} documents indexed (half the articles), {result['questions']} questions")
+    print(f"threshold {a['threshold']:.2f}")
+    print(f"answered, article in the index:      {a['answered_in_index']:.3f} of {a['questions_in']}")
+    print(f"abstained, article not in the index: {a['abstained_not_in_index']:.3f} of {a['questions_out']}")
+    print(f"threshold balancing both on this data: {a['balanced_threshold']:.2f}")
+>>>>>>> main
     return EXIT_OK
 
 

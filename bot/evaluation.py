@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.answers import PASSAGES_TO_READ, best_evidence
 from index.build import build_index
 from index.embedding import Embedder
 from index.search import MODES, Searcher
@@ -97,6 +98,23 @@ def rank_documents(
     return ranked
 
 
+def _searcher(
+    docs: dict[str, tuple[str, str]],
+    key: str,
+    *,
+    embedder: Embedder,
+    model_id: str,
+    work_dir: Path,
+    lexical_weight: float,
+    progress: Callable[[str], None],
+) -> Searcher:
+    corpus_dir, index_dir = work_dir / key / "corpus", work_dir / key / "index"
+    write_corpus(docs, corpus_dir)
+    progress(f"indexing {len(docs)} documents")
+    build_index(corpus_dir, index_dir, model_id=model_id, get_embedder=lambda: embedder)
+    return Searcher(load_index(index_dir, model_id=model_id), embedder, lexical_weight=lexical_weight)
+
+
 def evaluate(
     docs_path: Path,
     questions_path: Path | None,
@@ -109,11 +127,15 @@ def evaluate(
 ) -> dict:
     docs, questions = read_squad(docs_path, questions_path)
     key = hashlib.sha256(docs_path.read_bytes() + model_id.encode()).hexdigest()[:16]
-    corpus_dir, index_dir = work_dir / key / "corpus", work_dir / key / "index"
-    write_corpus(docs, corpus_dir)
-    progress(f"indexing {len(docs)} documents")
-    build_index(corpus_dir, index_dir, model_id=model_id, get_embedder=lambda: embedder)
-    searcher = Searcher(load_index(index_dir, model_id=model_id), embedder, lexical_weight=lexical_weight)
+    searcher = _searcher(
+        docs,
+        key,
+        embedder=embedder,
+        model_id=model_id,
+        work_dir=work_dir,
+        lexical_weight=lexical_weight,
+        progress=progress,
+    )
     progress(f"embedding {len(questions)} questions")
     vectors = embedder.embed_queries([q.text for q in questions])
     gold = [q.gold for q in questions]
@@ -122,3 +144,76 @@ def evaluate(
         assert mode in MODES
         results[mode] = metrics(rank_documents(searcher, questions, mode, vectors), gold)
     return {"documents": len(docs), "questions": len(questions), "retrievers": results}
+
+
+# --- abstention: index half of the articles, ask every question ---
+
+
+def half_split(docs: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """All paragraphs of the first half of the articles (by title, in the order they first appear)."""
+    titles = list(dict.fromkeys(title for title, _ in docs.values()))
+    kept = set(titles[: len(titles) // 2])
+    return {doc_id: doc for doc_id, doc in docs.items() if doc[0] in kept}
+
+
+def abstention_shares(evidence: Sequence[float], in_index: Sequence[bool], threshold: float) -> dict:
+    """The share of questions answered (evidence >= threshold) among those whose article is indexed, and
+    the share abstained among those whose article is not."""
+    pairs = list(zip(evidence, in_index, strict=True))
+    inside = [value for value, known in pairs if known]
+    outside = [value for value, known in pairs if not known]
+    return {
+        "threshold": threshold,
+        "answered_in_index": round(sum(v >= threshold for v in inside) / max(1, len(inside)), 4),
+        "abstained_not_in_index": round(sum(v < threshold for v in outside) / max(1, len(outside)), 4),
+        "questions_in": len(inside),
+        "questions_out": len(outside),
+    }
+
+
+def balanced_threshold(evidence: Sequence[float], in_index: Sequence[bool]) -> float:
+    """The threshold (rounded to 0.01) that maximizes the mean of the two shares on this data."""
+    candidates = [t / 100 for t in range(-50, 101)]
+
+    def balance(threshold: float) -> float:
+        shares = abstention_shares(evidence, in_index, threshold)
+        return shares["answered_in_index"] + shares["abstained_not_in_index"]
+
+    return max(candidates, key=balance)
+
+
+def evaluate_abstention(
+    docs_path: Path,
+    questions_path: Path | None,
+    *,
+    embedder: Embedder,
+    model_id: str,
+    work_dir: Path,
+    lexical_weight: float,
+    min_evidence: float,
+    progress: Callable[[str], None] = lambda message: None,
+) -> dict:
+    """Index half of the articles, ask every question, and report how `min_evidence` separates the
+    questions whose article is indexed from those whose article is not."""
+    docs, questions = read_squad(docs_path, questions_path)
+    indexed = half_split(docs)
+    key = hashlib.sha256(docs_path.read_bytes() + model_id.encode() + b"half").hexdigest()[:16]
+    searcher = _searcher(
+        indexed,
+        key,
+        embedder=embedder,
+        model_id=model_id,
+        work_dir=work_dir,
+        lexical_weight=lexical_weight,
+        progress=progress,
+    )
+    progress(f"embedding {len(questions)} questions")
+    vectors = embedder.embed_queries([q.text for q in questions])
+    evidence = []
+    for question, vector in zip(questions, vectors, strict=True):
+        hits = searcher.search(question.text, PASSAGES_TO_READ, query_vector=vector)
+        evidence.append(best_evidence(searcher, question.text, hits, vector))
+    in_index = [q.gold in indexed for q in questions]
+    shares = abstention_shares(evidence, in_index, min_evidence)
+    shares["balanced_threshold"] = balanced_threshold(evidence, in_index)
+    return {"documents": len(indexed), "questions": len(questions), "abstention": shares}

@@ -12,7 +12,7 @@ from bot.answers import Answer, compose_answer
 from bot.settings import Settings
 from index.build import IndexReport, Progress, build_index
 from index.documents import Article
-from index.embedding import Embedder, SentenceTransformerEmbedder
+from index.embedding import Embedder, SentenceTransformerEmbedder, model_id_for
 from index.search import Mode, Searcher
 from index.store import load_index
 
@@ -51,7 +51,10 @@ class ServiceStatus:
 
 def make_embedder(settings: Settings) -> Embedder:
     return SentenceTransformerEmbedder(
-        settings.embedding_model, query_prompt=settings.query_prompt, passage_prompt=settings.passage_prompt
+        settings.embedding_model,
+        query_prompt=settings.query_prompt,
+        passage_prompt=settings.passage_prompt,
+        backend=settings.embedding_backend,
     )
 
 
@@ -70,7 +73,7 @@ class AnswerService:
 
     @property
     def model_id(self) -> str:
-        return self.settings.embedding_model
+        return model_id_for(self.settings.embedding_model, self.settings.embedding_backend)
 
     def embedder(self) -> Embedder:
         with self._lock:
@@ -134,7 +137,14 @@ class AnswerService:
     ) -> Answer:
         searcher = self.searcher()  # loading the index and model is not part of answering
         started = time.perf_counter()
-        answer = compose_answer(searcher, question, context=context, since=since, until=until)
+        answer = compose_answer(
+            searcher,
+            question,
+            context=context,
+            since=since,
+            until=until,
+            min_evidence=self.settings.min_evidence,
+        )
         return replace(answer, timings_ms=(("total", round((time.perf_counter() - started) * 1000, 1)),))
 
     def article(self, article_id: str) -> Article | None:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.embedding import DEFAULT_MODEL
+from index.fusion import LEXICAL_WEIGHT
+
+MIN_EVIDENCE = 0.28  # calibrated on XQuAD: `pitwall eval --squad xquad.de.json --abstention`
 
 
 class Settings(BaseSettings):
@@ -18,6 +22,9 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(Path("corpus"), description="Folder of article files, read recursively.")
     index_dir: Path = Field(Path(".index"), description="Where the index is published.")
     embedding_model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or path.")
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "onnx-int8", description="How the model runs: torch, ONNX Runtime (fp32), or ONNX Runtime with int8."
+    )
     query_prompt: str | None = Field(None, description="Prefix for questions (default: the model's own).")
     passage_prompt: str | None = Field(None, description="Prefix for passages (default: the model's own).")
     chunk_overlap_sentences: int = Field(
@@ -26,4 +33,15 @@ class Settings(BaseSettings):
     chunk_target_tokens: int | None = Field(
         None, ge=16, description="Preferred chunk size in word pieces (default: the model's limit)."
     )
-    lexical_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of BM25 in hybrid search.")
+    lexical_weight: float = Field(
+        LEXICAL_WEIGHT,
+        ge=0.0,
+        le=1.0,
+        description="Weight of BM25 in hybrid search for a question whose words the index all knows; "
+        "scaled down by the share it knows (see index/fusion.py).",
+    )
+    min_evidence: float = Field(
+        MIN_EVIDENCE,
+        description="Evidence below which Pitwall says the articles don't cover a question (calibrated with "
+        "`pitwall eval --abstention`).",
+    )

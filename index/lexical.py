@@ -74,6 +74,16 @@ class LexicalIndex:
             return np.zeros(self.size, dtype=np.float32)
         return self._retriever.get_scores_from_ids(ids).astype(np.float32, copy=False)
 
+    def coverage(self, query: str) -> float:
+        """Share of the query's content words the index knows (some stem of the word, in any supported
+        language, occurs in some passage): how much of the question BM25 can see. 0 without content words."""
+        words = _content_words(query)
+        if not words:
+            return 0.0
+        vocabulary = self._retriever.vocab_dict
+        known = sum(1 for word in dict.fromkeys(words) if _all_stems([word]) & vocabulary.keys())
+        return known / len(dict.fromkeys(words))
+
     def save(self, directory: Path) -> None:
         self._retriever.save(str(directory), show_progress=False)
 

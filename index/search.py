@@ -10,13 +10,14 @@ import numpy as np
 
 from index.documents import Article, Chunk
 from index.embedding import Embedder
-from index.fusion import convex_fusion
+from index.fusion import LEXICAL_WEIGHT, coverage_fusion
 from index.lexical import tokenize_query
 from index.store import IndexData
 
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
 CANDIDATES = 100  # rows each retriever contributes before fusion
+TYPICAL_SAMPLE = 4096  # passages sampled for a question's typical similarity
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Hit:
 
 
 class Searcher:
-    def __init__(self, data: IndexData, embedder: Embedder, lexical_weight: float = 0.5) -> None:
+    def __init__(self, data: IndexData, embedder: Embedder, lexical_weight: float = LEXICAL_WEIGHT) -> None:
         self.data = data
         self.embedder = embedder
         self.lexical_weight = lexical_weight
@@ -75,9 +76,20 @@ class Searcher:
         lexical_rows = lexical_rows[lexical_all[lexical_rows] > 0]
         rows = np.union1d(dense_rows, lexical_rows)
         dense = self.data.vectors[rows] @ query_vector
-        fused = convex_fusion(dense, lexical_all[rows], self.lexical_weight)
+        coverage = self.data.lexical.coverage(query)
+        fused = coverage_fusion(dense, lexical_all[rows], coverage, self.lexical_weight)
         best = np.argsort(-fused, kind="stable")[:k]
         return self._hits(rows[best], fused[best], dense[best], lexical_all[rows[best]])
+
+    def typical_similarity(self, query_vector: np.ndarray, except_article_of: int | None = None) -> float:
+        """The median cosine of the question to the passages (a fixed sample of large indexes), leaving out
+        the article of row `except_article_of`: the level an unrelated passage reaches. It depends on the
+        question's language; evidence is measured above it."""
+        rows = np.arange(0, len(self.data.vectors), max(1, len(self.data.vectors) // TYPICAL_SAMPLE))
+        if except_article_of is not None:
+            article = self.data.chunk_table[except_article_of, 0]
+            rows = rows[self.data.chunk_table[rows, 0] != article]
+        return float(np.median(self.data.vectors[rows] @ query_vector)) if len(rows) else 0.0
 
     def _allowed_rows(self, since: dt.date | None, until: dt.date | None) -> np.ndarray | None:
         if since is None and until is None:
