@@ -25,7 +25,7 @@ from bot.service import AnswerService
 from bot.settings import Settings
 from index.build import EMBED_BATCH, build_index
 from index.chunking import ChunkingParams, chunk_article
-from index.embedding import Embedder
+from index.embedding import Embedder, model_id_for
 from index.store import current_generation
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
@@ -103,6 +103,7 @@ def run_bench(
 ) -> dict:
     """Every figure of the bench as one JSON-ready dict."""
     base = read_gnad(options.gnad)  # first: a missing file is reported before anything slow happens
+    model_id = model_id_for(settings.embedding_model, settings.embedding_backend)  # as the service has it
     load_before = os.getloadavg()
     options.work_dir.mkdir(parents=True, exist_ok=True)
     params = ChunkingParams(
@@ -124,7 +125,7 @@ def run_bench(
     ]
     texts = [text for chunks in base_chunks for text in chunks]
     embedding = _throughput(embedder, texts, log)
-    vectors = _base_vectors(embedder, texts, options.work_dir, log)
+    vectors = _base_vectors(embedder, model_id, texts, options.work_dir, log)
     sizes = []
     for size in options.sizes:
         articles = articles_for_size(base, [len(chunks) for chunks in base_chunks], size)
@@ -134,7 +135,8 @@ def run_bench(
         log(f"vectors: {count:,} random unit vectors")
         vector_sizes.append(bench_vectors(count, embedder.dimension, options.work_dir))
     return {
-        "model": embedder.model_id,
+        "model": model_id,
+        "backend": settings.embedding_backend,
         "machine": {
             "cpus": os.cpu_count(),
             "load_average_before": [round(x, 2) for x in load_before],
@@ -170,9 +172,11 @@ def _throughput(embedder: Embedder, texts: list[str], log: Log) -> dict:
     }
 
 
-def _base_vectors(embedder: Embedder, texts: list[str], work_dir: Path, log: Log) -> dict[str, np.ndarray]:
+def _base_vectors(
+    embedder: Embedder, model_id: str, texts: list[str], work_dir: Path, log: Log
+) -> dict[str, np.ndarray]:
     """Vectors of the base chunks, embedded once per model and chunking and kept in the work folder."""
-    digest = hashlib.sha256("\n\0".join([embedder.model_id, *texts]).encode()).hexdigest()[:16]
+    digest = hashlib.sha256("\n\0".join([model_id, *texts]).encode()).hexdigest()[:16]
     cache = work_dir / f"base-vectors-{digest}.npy"
     if cache.is_file():
         matrix = np.load(cache, allow_pickle=False)
@@ -208,7 +212,7 @@ def _bench_size(
         report = build_index(
             corpus,
             index_dir,
-            model_id=settings.embedding_model,
+            model_id=model_id_for(settings.embedding_model, settings.embedding_backend),
             get_embedder=lambda: reused,
             overlap_sentences=settings.chunk_overlap_sentences,
             target_tokens=settings.chunk_target_tokens,

@@ -9,7 +9,8 @@ def format_table(result: dict) -> str:
     e = result["embedding"]
     m = result["machine"]
     lines = [
-        f"model {result['model']} ({e['embedder']}): {e['chunks_per_s']} chunks/s, {e['tokens_per_s']} "
+        f"model {result['model']} ({result['backend']} backend): {e['chunks_per_s']} chunks/s, "
+        f"{e['tokens_per_s']} "
         f"tokens/s on {e['sample_chunks']} chunks; {m['cpus']} CPUs, load average "
         f"{m['load_average_before'][0]} before, {m['load_average_after'][0]} after",
         f"corpus: {result['corpus']['base_articles']} 10kGNAD articles = {result['corpus']['base_chunks']} "

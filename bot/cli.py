@@ -288,7 +288,31 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-<<<<<<< HEAD
+def _eval_abstention(args: argparse.Namespace, settings: Settings, work_dir: Path, embedder) -> int:
+    from bot.evaluation import evaluate_abstention
+
+    result = evaluate_abstention(
+        args.squad,
+        args.questions,
+        embedder=embedder,
+        model_id=embedder.model_id,
+        work_dir=work_dir,
+        lexical_weight=settings.lexical_weight,
+        min_evidence=settings.min_evidence,
+        progress=lambda message: print(message, file=sys.stderr),
+    )
+    if args.json:
+        print(json.dumps(result))
+        return EXIT_OK
+    a = result["abstention"]
+    print(f"{result['documents']} documents indexed (half the articles), {result['questions']} questions")
+    print(f"threshold {a['threshold']:.2f}")
+    print(f"answered, article in the index:      {a['answered_in_index']:.3f} of {a['questions_in']}")
+    print(f"abstained, article not in the index: {a['abstained_not_in_index']:.3f} of {a['questions_out']}")
+    print(f"threshold balancing both on this data: {a['balanced_threshold']:.2f}")
+    return EXIT_OK
+
+
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
@@ -316,30 +340,6 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(result, ensure_ascii=False))
     else:
         print(format_table(result))
-=======
-def _eval_abstention(args: argparse.Namespace, settings: Settings, work_dir: Path, embedder) -> int:
-    from bot.evaluation import evaluate_abstention
-
-    result = evaluate_abstention(
-        args.squad,
-        args.questions,
-        embedder=embedder,
-        model_id=embedder.model_id,
-        work_dir=work_dir,
-        lexical_weight=settings.lexical_weight,
-        min_evidence=settings.min_evidence,
-        progress=lambda message: print(message, file=sys.stderr),
-    )
-    if args.json:
-        print(json.dumps(result))
-        return EXIT_OK
-    a = result["abstention"]
-    print(f"{result['documents']} documents indexed (half the articles), {result['questions']} questions")
-    print(f"threshold {a['threshold']:.2f}")
-    print(f"answered, article in the index:      {a['answered_in_index']:.3f} of {a['questions_in']}")
-    print(f"abstained, article not in the index: {a['abstained_not_in_index']:.3f} of {a['questions_out']}")
-    print(f"threshold balancing both on this data: {a['balanced_threshold']:.2f}")
->>>>>>> main
     return EXIT_OK
 
 
