@@ -119,7 +119,9 @@ def compose_answer(
         return Answer(question, language, True, abstained, closest=_closest(hits))
     quotes = [
         q
-        for q in select_quotes(query, query_vector, hits, searcher.embedder.embed_passages, MAX_QUOTES)
+        for q in select_quotes(
+            query, query_vector, hits, lambda hit: searcher.data.units_of(hit.row), MAX_QUOTES
+        )
         if is_verbatim(q)
     ]
     if not quotes:

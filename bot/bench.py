@@ -26,6 +26,7 @@ from bot.settings import Settings
 from index.build import EMBED_BATCH, build_index
 from index.chunking import ChunkingParams, chunk_article
 from index.embedding import Embedder, model_id_for
+from index.sentences import quote_units
 from index.store import current_generation
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
@@ -67,7 +68,7 @@ class BenchOptions:
 
 
 class _TimedEmbedder:
-    """An Embedder that adds up the seconds spent embedding questions and passages."""
+    """An Embedder that adds up the seconds spent embedding questions."""
 
     def __init__(self, embedder: Embedder) -> None:
         self._embedder = embedder
@@ -76,8 +77,7 @@ class _TimedEmbedder:
             embedder.dimension,
             embedder.max_tokens,
         )
-        self.seconds = {"queries": 0.0, "passages": 0.0}
-        self.passages = 0
+        self.query_seconds = 0.0
 
     def token_lengths(self, texts: Sequence[str]) -> list[int]:
         return self._embedder.token_lengths(texts)
@@ -87,15 +87,10 @@ class _TimedEmbedder:
         try:
             return self._embedder.embed_queries(texts)
         finally:
-            self.seconds["queries"] += time.perf_counter() - started
+            self.query_seconds += time.perf_counter() - started
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        started = time.perf_counter()
-        self.passages += len(texts)
-        try:
-            return self._embedder.embed_passages(texts)
-        finally:
-            self.seconds["passages"] += time.perf_counter() - started
+        return self._embedder.embed_passages(texts)
 
 
 def run_bench(
@@ -125,7 +120,8 @@ def run_bench(
     ]
     texts = [text for chunks in base_chunks for text in chunks]
     embedding = _throughput(embedder, texts, log)
-    vectors = _base_vectors(embedder, model_id, texts, options.work_dir, log)
+    unit_texts = [article.text[start:end] for article in base for start, end in quote_units(article.text)]
+    vectors = _base_vectors(embedder, model_id, texts + unit_texts, options.work_dir, log)
     sizes = []
     for size in options.sizes:
         articles = articles_for_size(base, [len(chunks) for chunks in base_chunks], size)
@@ -175,13 +171,14 @@ def _throughput(embedder: Embedder, texts: list[str], log: Log) -> dict:
 def _base_vectors(
     embedder: Embedder, model_id: str, texts: list[str], work_dir: Path, log: Log
 ) -> dict[str, np.ndarray]:
-    """Vectors of the base chunks, embedded once per model and chunking and kept in the work folder."""
+    """Vectors of the base chunks and quote units, embedded once per model and chunking and kept in the work
+    folder."""
     digest = hashlib.sha256("\n\0".join([model_id, *texts]).encode()).hexdigest()[:16]
     cache = work_dir / f"base-vectors-{digest}.npy"
     if cache.is_file():
         matrix = np.load(cache, allow_pickle=False)
     else:
-        log(f"embedding the {len(texts)} base chunks once (cached in {cache})")
+        log(f"embedding the {len(texts)} base chunks and quote units once (cached in {cache})")
         matrix = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
         for begin in range(0, len(texts), EMBED_BATCH):
             matrix[begin : begin + EMBED_BATCH] = embedder.embed_passages(texts[begin : begin + EMBED_BATCH])
@@ -262,18 +259,14 @@ def _ask_latency(settings: Settings, embedder: Embedder, options: BenchOptions) 
     service = AnswerService(settings, lambda _: timed)
     searcher = service.searcher()
     service.ask(QUESTIONS[0])  # warm-up
-    totals, answered_ms, question_ms, sentence_ms, sentences, search_ms = [], [], [], [], [], []
+    totals, answered_ms, question_ms, search_ms = [], [], [], []
     for _ in range(options.rounds):
         for question in QUESTIONS:
-            timed.seconds = {"queries": 0.0, "passages": 0.0}
-            timed.passages = 0
+            timed.query_seconds = 0.0
             started = time.perf_counter()
             answer = service.ask(question)
             totals.append((time.perf_counter() - started) * 1000)
-            question_ms.append(timed.seconds["queries"] * 1000)
-            if timed.passages:  # quotes were chosen (an abstention on weak evidence embeds no sentence)
-                sentence_ms.append(timed.seconds["passages"] * 1000)
-                sentences.append(timed.passages)
+            question_ms.append(timed.query_seconds * 1000)
             if not answer.abstained:
                 answered_ms.append(totals[-1])
             vector = embedder.embed_queries([question])[0]
@@ -291,9 +284,7 @@ def _ask_latency(settings: Settings, embedder: Embedder, options: BenchOptions) 
         "ask_parts_ms_p50": {
             "embed_question": percentile(question_ms, 50),
             "search": percentile(search_ms, 50),
-            "embed_quote_sentences": percentile(sentence_ms, 50),  # of the asks that chose quotes
         },
-        "quote_sentences_embedded_p50": percentile(sentences, 50),
         "asks": len(totals),
         "answered_share": round(len(answered_ms) / len(totals), 2),
     }

@@ -20,7 +20,7 @@ from index.embedding import Embedder
 
 DEFAULT_GNAD = Path("../shared/eval/10kGNAD/test.csv")
 NOISE = 0.02  # length of the random nudge a copy's vector gets (unit vectors: cosine to the original ~0.9998)
-_VARIANT = re.compile(r" (?:Fassung|Aktualisiert) \d+\.")
+_VARIANT = re.compile(r"(?:^| )(?:Fassung|Aktualisiert) \d+\.")
 _FIRST_DAY = dt.date(2015, 1, 1)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote as percent_encode
 
@@ -12,9 +13,9 @@ import numpy as np
 from index.documents import Article
 from index.lexical import matched_fraction
 from index.search import Hit
-from index.sentences import split_sentences
+from index.sentences import QUOTE_UNIT_CHARS
 
-MAX_QUOTE_CHARS = 320  # "about 300": room for a lede of two sentences
+MAX_QUOTE_CHARS = QUOTE_UNIT_CHARS
 LEDE_CHARS = 400  # news puts the answer first: sentences that start this early get a bonus
 LEDE_BONUS = 0.15
 MIN_SENTENCE_CHARS = 40  # shorter sentences (headings, "Noch nicht.") are joined with a neighbour
@@ -36,51 +37,41 @@ class Quote:
         return self.start + len(self.text)
 
 
-def sentence_spans(hit: Hit) -> list[tuple[int, int]]:
-    """Sentence spans of a passage in article coordinates, at most MAX_QUOTE_CHARS each."""
-    spans = []
-    for start, end in split_sentences(hit.chunk.text):
-        start, end = hit.chunk.start + start, hit.chunk.start + end
-        if end - start > MAX_QUOTE_CHARS:  # cut a very long sentence at a word boundary
-            cut = hit.article.text.rfind(" ", start, start + MAX_QUOTE_CHARS)
-            end = cut if cut > start else start + MAX_QUOTE_CHARS
-        spans.append((start, end))
-    return spans
+UnitLookup = Callable[[Hit], tuple[np.ndarray, np.ndarray]]  # a passage's quote units: spans, vectors
 
 
 def select_quotes(
-    question: str, question_vector: np.ndarray, hits: list[Hit], embed, max_quotes: int = 3
+    question: str, question_vector: np.ndarray, hits: list[Hit], units_of: UnitLookup, max_quotes: int = 3
 ) -> list[Quote]:
     """The best quotes from `hits`, one window of consecutive sentences per passage, best first.
 
-    `embed` turns a list of texts into unit vectors (the same model as `question_vector`).
+    `units_of` gives a passage's quote units (sentences, in article coordinates) and their vectors, embedded
+    by the same model as `question_vector` when the index was built.
     """
     if not hits:
         return []
-    spans_of = [sentence_spans(hit) for hit in hits]
-    texts = [hit.article.text[s:e] for hit, spans in zip(hits, spans_of, strict=True) for s, e in spans]
-    if not texts:
-        return []
-    cosines = embed(texts) @ question_vector
     best_passage = max(hit.score for hit in hits) or 1.0
-    quotes, offset = [], 0
-    for hit, spans in zip(hits, spans_of, strict=True):
+    quotes = []
+    for hit in hits:
+        spans, vectors = units_of(hit)
+        if not len(spans):
+            continue
+        spans = [(int(start), int(end)) for start, end in spans]
+        cosines = vectors @ question_vector
         scores = [
-            float(cosines[offset + i])
-            + LEXICAL_WEIGHT * matched_fraction(question, texts[offset + i])
+            float(cosine)
+            + LEXICAL_WEIGHT * matched_fraction(question, hit.article.text[start:end])
             + (LEDE_BONUS if start < LEDE_CHARS else 0.0)
-            for i, (start, _) in enumerate(spans)
+            for cosine, (start, end) in zip(cosines, spans, strict=True)
         ]
-        offset += len(spans)
-        if spans:
-            start, end, score = _best_window(hit, spans, scores)
-            score += PASSAGE_WEIGHT * hit.score / best_passage
-            quotes.append(Quote(hit.article, hit.article.text[start:end], start, score))
+        start, end, score = _best_window(spans, scores)
+        score += PASSAGE_WEIGHT * hit.score / best_passage
+        quotes.append(Quote(hit.article, hit.article.text[start:end], start, score))
     quotes.sort(key=lambda q: q.score, reverse=True)
     return _distinct(quotes)[:max_quotes]
 
 
-def _best_window(hit: Hit, spans: list[tuple[int, int]], scores: list[float]) -> tuple[int, int, float]:
+def _best_window(spans: list[tuple[int, int]], scores: list[float]) -> tuple[int, int, float]:
     """The best sentence, joined with its neighbours while they are nearly as good (or it is too short)."""
     best = int(np.argmax(scores))
     first = last = best

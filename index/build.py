@@ -16,11 +16,22 @@ from index.documents import Article, Chunk, LoadError
 from index.embedding import Embedder
 from index.lexical import LexicalIndex, tokenize
 from index.loading import load_corpus
+from index.sentences import quote_units
 from index.store import FORMAT_VERSION, IndexData, Manifest, build_lock, load_index, publish, read_manifest
 
 EMBED_BATCH = 64
 
-Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
+Progress = Callable[[int, int], None]  # (texts embedded so far, texts to embed: chunks and quote units)
+
+
+@dataclass(frozen=True)
+class _Embedded:
+    """What the index holds of one article: its chunks and quote units, and their vectors."""
+
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    units: np.ndarray  # (k, 2) spans in the article
+    unit_vectors: np.ndarray  # float16
 
 
 class NothingToIndex(Exception):
@@ -109,12 +120,16 @@ def build_index(
         rows: list[tuple[int, int, int, int]] = []
         texts_tokens: list[list[str]] = []
         vector_parts: list[np.ndarray] = []
+        unit_rows: list[np.ndarray] = []
+        unit_vector_parts: list[np.ndarray] = []
         for row, article in enumerate(articles):
-            chunks, vectors = kept.get(article.id) or fresh[article.id]
-            for chunk in chunks:
+            embedded = kept.get(article.id) or fresh[article.id]
+            for chunk in embedded.chunks:
                 rows.append((row, chunk.position, chunk.start, chunk.end))
                 texts_tokens.append(tokenize(chunk.text, article.language))
-            vector_parts.append(vectors)
+            vector_parts.append(embedded.vectors)
+            unit_rows.append(np.column_stack([np.full(len(embedded.units), row), embedded.units]))
+            unit_vector_parts.append(embedded.unit_vectors)
 
         vectors = np.ascontiguousarray(np.concatenate(vector_parts), dtype=np.float32)
         dense = DenseIndex.build(vectors)
@@ -139,9 +154,11 @@ def build_index(
                 vectors=vectors,
                 dense=dense,
                 lexical=LexicalIndex.build(texts_tokens),
+                unit_table=np.concatenate(unit_rows).astype(np.int64).reshape(-1, 3),
+                unit_vectors=np.concatenate(unit_vector_parts).astype(np.float16),
             ),
         )
-        embedded = sum(len(chunks) for chunks, _ in fresh.values())
+        embedded = sum(len(item.chunks) for item in fresh.values())
         return IndexReport(
             len(articles),
             len(rows),
@@ -154,28 +171,56 @@ def build_index(
         )
 
 
-def _vectors_by_article(old: IndexData, hashes: dict[str, str]) -> dict[str, tuple[list[Chunk], np.ndarray]]:
-    """Chunks and vectors of the old index's articles that are unchanged now."""
-    by_article: dict[str, list[int]] = {}
+def _vectors_by_article(old: IndexData, hashes: dict[str, str]) -> dict[str, _Embedded]:
+    """Chunks, quote units and their vectors of the old index's articles that are unchanged now."""
+    chunk_rows: dict[int, list[int]] = {}
     for row, article_row in enumerate(old.chunk_table[:, 0]):
-        by_article.setdefault(old.articles[int(article_row)].id, []).append(row)
+        chunk_rows.setdefault(int(article_row), []).append(row)
+    unit_bounds = np.searchsorted(old.unit_table[:, 0], np.arange(len(old.articles) + 1))
     kept = {}
-    for article_id, rows in by_article.items():
+    for article_row, rows in chunk_rows.items():
+        article_id = old.articles[article_row].id
         if hashes.get(article_id) == old.manifest.article_hashes.get(article_id):
-            kept[article_id] = ([old.chunk(row) for row in rows], np.asarray(old.vectors[rows]))
+            low, high = unit_bounds[article_row], unit_bounds[article_row + 1]
+            kept[article_id] = _Embedded(
+                [old.chunk(row) for row in rows],
+                np.asarray(old.vectors[rows]),
+                old.unit_table[low:high, 1:],
+                np.asarray(old.unit_vectors[low:high]),
+            )
     return kept
 
 
 def _chunk_and_embed(
     articles: list[Article], embedder: Embedder, params: ChunkingParams, progress: Progress | None
-) -> dict[str, tuple[list[Chunk], np.ndarray]]:
+) -> dict[str, _Embedded]:
+    """Chunk the articles and embed their chunks and quote units, in one pass over all texts."""
     chunks_of = {
         article.id: chunk_article(
             article, embedder.token_lengths, params.max_tokens, params.overlap_sentences, params.target_tokens
         )
         for article in articles
     }
+    units_of = {article.id: quote_units(article.text) for article in articles}
     texts = [chunk.text for chunks in chunks_of.values() for chunk in chunks]
+    texts += [article.text[s:e] for article in articles for s, e in units_of[article.id]]
+    vectors = _embed_all(texts, embedder, progress)
+    result = {}
+    chunk_offset, unit_offset = 0, len(texts) - sum(len(units) for units in units_of.values())
+    for article in articles:
+        chunks, units = chunks_of[article.id], units_of[article.id]
+        result[article.id] = _Embedded(
+            chunks,
+            vectors[chunk_offset : chunk_offset + len(chunks)],
+            np.asarray(units, dtype=np.int64).reshape(-1, 2),
+            vectors[unit_offset : unit_offset + len(units)].astype(np.float16),
+        )
+        chunk_offset += len(chunks)
+        unit_offset += len(units)
+    return result
+
+
+def _embed_all(texts: list[str], embedder: Embedder, progress: Progress | None) -> np.ndarray:
     # Batches of similar length waste less padding; the vectors are put back in text order afterwards.
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
@@ -184,8 +229,4 @@ def _chunk_and_embed(
         vectors[batch] = embedder.embed_passages([texts[i] for i in batch])
         if progress:
             progress(begin + len(batch), len(texts))
-    result, offset = {}, 0
-    for article_id, chunks in chunks_of.items():
-        result[article_id] = (chunks, vectors[offset : offset + len(chunks)])
-        offset += len(chunks)
-    return result
+    return vectors

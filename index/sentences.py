@@ -193,3 +193,18 @@ def _inside_continued_quote(paragraph: str, position: int, quotes: list[tuple[in
         if quote_start >= position:
             break
     return False
+
+
+QUOTE_UNIT_CHARS = 320  # quotes are "about 300" characters at most: room for a lede of two sentences
+
+
+def quote_units(text: str, max_chars: int = QUOTE_UNIT_CHARS) -> list[tuple[int, int]]:
+    """The spans quotes are built from: the sentences of `text`, a sentence longer than `max_chars` cut
+    at a word boundary. The index embeds each unit, so answers need not embed anything but the question."""
+    units = []
+    for start, end in split_sentences(text):
+        if end - start > max_chars:
+            cut = text.rfind(" ", start, start + max_chars)
+            end = cut if cut > start else start + max_chars
+        units.append((start, end))
+    return units

@@ -7,6 +7,8 @@ Layout of INDEX_DIR:
     gen-.../articles.jsonl                  one article per line (metadata and text)
     gen-.../chunks.npy                      int64 rows: article row, position, start, end
     gen-.../vectors.npy                     float32 unit vectors, one per chunk
+    gen-.../units.npy                       int64 rows: article row, start, end of each quote unit (sentence)
+    gen-.../unit_vectors.npy                float16 unit vectors, one per quote unit
     gen-.../dense.faiss                     the FAISS index over the vectors
     gen-.../bm25/                           the BM25 index (arrays and JSON, no pickle)
 """
@@ -30,7 +32,7 @@ from index.dense import DenseIndex
 from index.documents import Article, Chunk
 from index.lexical import LexicalIndex
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: quote units and their vectors
 CURRENT = "current"
 
 
@@ -84,6 +86,16 @@ class IndexData:
     vectors: np.ndarray  # (n, dimension) float32
     dense: DenseIndex
     lexical: LexicalIndex
+    unit_table: np.ndarray  # (m, 3) int64: article row, start, end of each quote unit, in article order
+    unit_vectors: np.ndarray  # (m, dimension) float16
+
+    def units_of(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """The quote units overlapping chunk `row`: their (k, 2) spans in the article and their vectors."""
+        article_row, _, start, end = (int(x) for x in self.chunk_table[row])
+        low, high = np.searchsorted(self.unit_table[:, 0], [article_row, article_row + 1])
+        table = self.unit_table[low:high]
+        keep = (table[:, 1] < end) & (table[:, 2] > start)
+        return table[keep, 1:], np.asarray(self.unit_vectors[low:high][keep], dtype=np.float32)
 
     def chunk(self, row: int) -> Chunk:
         article_row, position, start, end = (int(x) for x in self.chunk_table[row])
@@ -160,6 +172,10 @@ def _load_generation(generation: Path, index_dir: Path, model_id: str, mmap: boo
         vectors=vectors,
         dense=DenseIndex.load(generation / "dense.faiss", mmap=map_vectors),
         lexical=LexicalIndex.load(generation / "bm25", size=len(chunk_table), mmap=bool(mmap)),
+        unit_table=np.load(generation / "units.npy", allow_pickle=False),
+        unit_vectors=np.load(
+            generation / "unit_vectors.npy", allow_pickle=False, mmap_mode="r" if map_vectors else None
+        ),
     )
 
 
@@ -174,6 +190,8 @@ def publish(index_dir: Path, data: IndexData) -> Path:
                 out.write(json.dumps(article.to_json(), ensure_ascii=False) + "\n")
         np.save(staging / "chunks.npy", data.chunk_table, allow_pickle=False)
         np.save(staging / "vectors.npy", data.vectors, allow_pickle=False)
+        np.save(staging / "units.npy", data.unit_table, allow_pickle=False)
+        np.save(staging / "unit_vectors.npy", data.unit_vectors, allow_pickle=False)
         data.dense.save(staging / "dense.faiss")
         data.lexical.save(staging / "bm25")
         # The manifest comes last: a generation without one was never finished.

@@ -100,9 +100,11 @@ def test_a_tiny_bench_reports_every_figure(gnad, tmp_path):
     for row in result["sizes"]:
         assert row["index_type"] == "flat" and row["asks"] == 20
         assert set(row["ask_ms"]) == {"p50", "p95", "p99"}
-        assert set(row["ask_parts_ms_p50"]) == {"embed_question", "search", "embed_quote_sentences"}
+        assert set(row["ask_parts_ms_p50"]) == {"embed_question", "search"}
         assert row["reindex_1pct_changed_articles"] >= 1 and row["index_bytes"] > 0
-        assert row["chunks_embedded_for_real"] == 0  # every chunk's vector came from the cache
+        # every chunk vector came from the cache; only the variant sentences ("Fassung N.", "Aktualisiert N.")
+        # are new text, embedded once as a quote unit each
+        assert row["chunks_embedded_for_real"] <= 2
     (vectors,) = result["vector_sizes"]
     assert vectors["vectors"] == 400 and vectors["recall_at_10"] == 1.0
     assert set(vectors["search_ms"]) == {"p50", "p95"}

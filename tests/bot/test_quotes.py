@@ -4,6 +4,7 @@ import dataclasses
 import datetime as dt
 from urllib.parse import unquote
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from index.build import build_index
 from index.chunking import chunk_article
 from index.documents import Article
 from index.search import Hit, Searcher
+from index.sentences import quote_units
 from index.store import load_index
 from tests.conftest import write_article
 from tests.fakes import FakeEmbedder
@@ -50,6 +52,13 @@ def hits_for(article: Article, max_tokens: int) -> list[Hit]:
     return [Hit(row, chunk, article, 1.0 / (row + 1), 0.5, 1.0) for row, chunk in enumerate(chunks)]
 
 
+def units_of(hit: Hit) -> tuple[np.ndarray, np.ndarray]:
+    """The quote units overlapping a passage, embedded by the fake model (as the index stores them)."""
+    spans = [(s, e) for s, e in quote_units(hit.article.text) if s < hit.chunk.end and e > hit.chunk.start]
+    vectors = FAKE.embed_passages([hit.article.text[s:e] for s, e in spans])
+    return np.asarray(spans, dtype=np.int64).reshape(-1, 2), vectors
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     body=st.lists(st.one_of(SENTENCES, st.text(min_size=1, max_size=400)), min_size=1, max_size=12).map(
@@ -61,7 +70,7 @@ def hits_for(article: Article, max_tokens: int) -> list[Hit]:
 def test_every_selected_quote_is_verbatim_short_and_distinct(body, question, max_tokens):
     article = Article(id="a", title="t", text=body)
     hits = hits_for(article, max_tokens)
-    quotes = select_quotes(question, FAKE.embed_queries([question])[0], hits, FAKE.embed_passages, 3)
+    quotes = select_quotes(question, FAKE.embed_queries([question])[0], hits, units_of, 3)
 
     assert len(quotes) <= 3
     for quote in quotes:
@@ -85,9 +94,7 @@ def test_the_sentence_matching_the_question_is_quoted():
     text = "Der Himmel ist blau. Sauerteig braucht Zeit und Wärme über Nacht. Die Katze schläft."
     article = Article(id="a", title="t", text=text)
     question = "Wie lange braucht Sauerteig Zeit und Wärme?"
-    quotes = select_quotes(
-        question, FAKE.embed_queries([question])[0], hits_for(article, 200), FAKE.embed_passages
-    )
+    quotes = select_quotes(question, FAKE.embed_queries([question])[0], hits_for(article, 200), units_of)
     assert quotes[0].text.startswith("Sauerteig braucht Zeit")
 
 
@@ -96,7 +103,7 @@ def test_the_same_sentence_in_two_articles_is_shown_once_from_the_newest():
     old = Article(id="old", title="t", text=sentence, published=dt.date(2023, 1, 1))
     new = Article(id="new", title="t", text=sentence, published=dt.date(2024, 1, 1))
     hits = hits_for(old, 100) + hits_for(new, 100)
-    quotes = select_quotes("Alpine IMSA", FAKE.embed_queries(["Alpine IMSA"])[0], hits, FAKE.embed_passages)
+    quotes = select_quotes("Alpine IMSA", FAKE.embed_queries(["Alpine IMSA"])[0], hits, units_of)
     assert [q.article.id for q in quotes] == ["new"]
 
 

@@ -107,7 +107,8 @@ def test_a_changed_article_is_re_embedded_alone_and_its_old_text_is_gone(corpus,
     report = build(corpus, tmp_path / "index", second)
 
     assert (report.added, report.changed, report.removed) == (0, 1, 0)
-    assert report.embedded_chunks == sum(second.calls) == 1
+    assert report.embedded_chunks == 1
+    assert sum(second.calls) == 2  # its one chunk and its one quote unit (sentence), nothing else
     assert found_articles(tmp_path / "index", second, "Porsche Hypercar") == set()
     assert found_articles(tmp_path / "index", second, "Toyota Spa") == {"ferrari"}
     data = load_index(tmp_path / "index", model_id=MODEL)
@@ -140,6 +141,22 @@ def test_unchanged_articles_keep_their_vectors(corpus, tmp_path, fake_embedder):
         return np.asarray(data.vectors[rows])
 
     np.testing.assert_array_equal(vectors_of(before, "alpine"), vectors_of(after, "alpine"))
+
+    def units_of(data, article_id):
+        row = next(r for r in range(len(data.chunk_table)) if data.article_of(r).id == article_id)
+        return data.units_of(row)
+
+    (spans_before, unit_vectors_before), (spans_after, unit_vectors_after) = (
+        units_of(before, "alpine"),
+        units_of(after, "alpine"),
+    )
+    np.testing.assert_array_equal(spans_before, spans_after)
+    np.testing.assert_array_equal(unit_vectors_before, unit_vectors_after)
+    alpine = next(a for a in after.articles if a.id == "alpine")
+    assert [alpine.text[s:e] for s, e in spans_after] == [
+        "Alpine plant keinen Einstieg in die IMSA.",
+        "Famin nennt es nur eine Idee.",
+    ]
     assert len(after.articles) == 4
 
 
