@@ -199,7 +199,9 @@ class _ProgressBar:
         if self._bar is None:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, unit="text", desc="embedding chunks and sentences", file=sys.stderr, leave=False)
+            self._bar = tqdm(
+                total=total, unit="text", desc="embedding chunks and sentences", file=sys.stderr, leave=False
+            )
         self._bar.update(done - self._bar.n)
 
     def close(self) -> None:
