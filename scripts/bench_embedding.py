@@ -20,8 +20,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from index.embedding import BACKENDS, SentenceTransformerEmbedder  # noqa: E402
 from embedding_throughput import cosine_to, measure_embedding, news_chunks  # noqa: E402
+
+from index.embedding import BACKENDS, SentenceTransformerEmbedder  # noqa: E402
 
 
 def main() -> None:
