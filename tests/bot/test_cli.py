@@ -113,3 +113,23 @@ def test_a_bad_date_is_a_usage_error(corpus, capsys):
         cli.main(["search", "x", "--since", "31.05.2024"])
     assert exit_.value.code == cli.EXIT_USAGE
     assert "2024-05-31" in capsys.readouterr().err
+
+
+def test_chat_answers_each_line_and_takes_the_previous_question_into_account(corpus, capsys, monkeypatch):
+    run(capsys, "index")
+    asked = []
+    real_ask = AnswerService.ask
+
+    def recording_ask(self, question, **kwargs):
+        asked.append((question, kwargs.get("context", "")))
+        return real_ask(self, question, **kwargs)
+
+    monkeypatch.setattr(AnswerService, "ask", recording_ask)
+    monkeypatch.setattr("sys.stdin", io.StringIO("Plant Alpine einen Einstieg in die IMSA?\nUnd Penske?\n\n"))
+    status, out, _ = run(capsys, "chat")
+    assert status == cli.EXIT_OK
+    assert asked == [
+        ("Plant Alpine einen Einstieg in die IMSA?", ""),
+        ("Und Penske?", "Plant Alpine einen Einstieg in die IMSA?"),
+    ]
+    assert out.count("? ") >= 2
