@@ -88,11 +88,10 @@ def best_evidence(searcher: Searcher, query: str, hits: list[Hit], query_vector:
     if not hits:
         return 0.0
     coverage = searcher.data.lexical.coverage(query)
+    typical = searcher.typical_similarities(query_vector, [hit.row for hit in hits])
     return max(
-        evidence_strength(
-            query, hit, coverage=coverage, typical_dense=searcher.typical_similarity(query_vector, hit.row)
-        )
-        for hit in hits
+        evidence_strength(query, hit, coverage=coverage, typical_dense=level)
+        for hit, level in zip(hits, typical, strict=True)
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -81,15 +82,18 @@ class Searcher:
         best = np.argsort(-fused, kind="stable")[:k]
         return self._hits(rows[best], fused[best], dense[best], lexical_all[rows[best]])
 
-    def typical_similarity(self, query_vector: np.ndarray, except_article_of: int | None = None) -> float:
-        """The median cosine of the question to the passages (a fixed sample of large indexes), leaving out
-        the article of row `except_article_of`: the level an unrelated passage reaches. It depends on the
+    def typical_similarities(self, query_vector: np.ndarray, rows: Sequence[int]) -> list[float]:
+        """For each of `rows`: the median cosine of the question to the passages (a fixed sample of large
+        indexes) outside that row's article, the level an unrelated passage reaches. It depends on the
         question's language; evidence is measured above it."""
-        rows = np.arange(0, len(self.data.vectors), max(1, len(self.data.vectors) // TYPICAL_SAMPLE))
-        if except_article_of is not None:
-            article = self.data.chunk_table[except_article_of, 0]
-            rows = rows[self.data.chunk_table[rows, 0] != article]
-        return float(np.median(self.data.vectors[rows] @ query_vector)) if len(rows) else 0.0
+        sample = np.arange(0, len(self.data.vectors), max(1, len(self.data.vectors) // TYPICAL_SAMPLE))
+        cosines = self.data.vectors[sample] @ query_vector
+        articles = self.data.chunk_table[sample, 0]
+        typical = []
+        for row in rows:
+            others = cosines[articles != self.data.chunk_table[row, 0]]
+            typical.append(float(np.median(others)) if len(others) else 0.0)
+        return typical
 
     def _allowed_rows(self, since: dt.date | None, until: dt.date | None) -> np.ndarray | None:
         if since is None and until is None:
