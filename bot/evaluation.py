@@ -98,8 +98,9 @@ def rank_documents(
     return ranked
 
 
-def _searcher(
+def _index_and_embed(
     docs: dict[str, tuple[str, str]],
+    questions: Sequence[EvalQuestion],
     key: str,
     *,
     embedder: Embedder,
@@ -107,12 +108,15 @@ def _searcher(
     work_dir: Path,
     lexical_weight: float,
     progress: Callable[[str], None],
-) -> Searcher:
+) -> tuple[Searcher, np.ndarray]:
+    """A searcher over `docs` (indexed in `work_dir/key`, reused while unchanged) and the question vectors."""
     corpus_dir, index_dir = work_dir / key / "corpus", work_dir / key / "index"
     write_corpus(docs, corpus_dir)
     progress(f"indexing {len(docs)} documents")
     build_index(corpus_dir, index_dir, model_id=model_id, get_embedder=lambda: embedder)
-    return Searcher(load_index(index_dir, model_id=model_id), embedder, lexical_weight=lexical_weight)
+    searcher = Searcher(load_index(index_dir, model_id=model_id), embedder, lexical_weight=lexical_weight)
+    progress(f"embedding {len(questions)} questions")
+    return searcher, embedder.embed_queries([q.text for q in questions])
 
 
 def evaluate(
@@ -127,8 +131,9 @@ def evaluate(
 ) -> dict:
     docs, questions = read_squad(docs_path, questions_path)
     key = hashlib.sha256(docs_path.read_bytes() + model_id.encode()).hexdigest()[:16]
-    searcher = _searcher(
+    searcher, vectors = _index_and_embed(
         docs,
+        questions,
         key,
         embedder=embedder,
         model_id=model_id,
@@ -136,8 +141,6 @@ def evaluate(
         lexical_weight=lexical_weight,
         progress=progress,
     )
-    progress(f"embedding {len(questions)} questions")
-    vectors = embedder.embed_queries([q.text for q in questions])
     gold = [q.gold for q in questions]
     results = {}
     for mode in ("bm25", "dense", "hybrid"):
@@ -198,8 +201,9 @@ def evaluate_abstention(
     docs, questions = read_squad(docs_path, questions_path)
     indexed = half_split(docs)
     key = hashlib.sha256(docs_path.read_bytes() + model_id.encode() + b"half").hexdigest()[:16]
-    searcher = _searcher(
+    searcher, vectors = _index_and_embed(
         indexed,
+        questions,
         key,
         embedder=embedder,
         model_id=model_id,
@@ -207,8 +211,6 @@ def evaluate_abstention(
         lexical_weight=lexical_weight,
         progress=progress,
     )
-    progress(f"embedding {len(questions)} questions")
-    vectors = embedder.embed_queries([q.text for q in questions])
     evidence = []
     for question, vector in zip(questions, vectors, strict=True):
         hits = searcher.search(question.text, PASSAGES_TO_READ, query_vector=vector)

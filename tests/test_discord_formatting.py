@@ -12,8 +12,9 @@ from bot.answers import Answer, ArticleRef, Citation
 from bot.discord_bot.discord_text import embed_length, escape, fit_embed, truncate
 from bot.discord_bot.formatting import format_answer
 from bot.discord_bot.panels import format_reindex_done, format_search, format_source, format_status
+from bot.service import SearchResult, ServiceStatus
+from index.build import IndexReport
 from index.documents import Article, LoadError
-from tests.discord_harness.stand_in import Hit, Report, Status
 
 PIECES = [
     "@everyone",
@@ -98,13 +99,22 @@ def test_every_answer_fits_discords_limits(answer: Answer) -> None:
 @given(
     st.lists(
         st.builds(
-            Hit, st.text(), long_text, nasty, urls, dates, long_text, st.floats(0, 1), st.just(0), st.just(1)
+            SearchResult,
+            st.text(),
+            long_text,
+            nasty,
+            urls,
+            dates,
+            long_text,
+            st.floats(0, 1),
+            st.just(0),
+            st.just(1),
         ),
         max_size=10,
     ),
     nasty,
 )
-def test_search_results_fit_discords_limits(hits: list[Hit], query: str) -> None:
+def test_search_results_fit_discords_limits(hits: list[SearchResult], query: str) -> None:
     reply = format_search(query, hits)
     assert_within_limits(reply.content, reply.embed)
 
@@ -184,8 +194,10 @@ def test_fit_embed_drops_trailing_fields_before_cutting_the_description() -> Non
 
 
 def test_status_and_reindex_messages() -> None:
-    report = Report(3, 15, 1, 0, 0, 2, (LoadError("broken.md", "no title", None),), 1.5)
-    status = format_status(Status(3, 15, "bundled:all-MiniLM-L6-v2", dt.datetime(2025, 1, 2, 3, 4), report))
+    report = IndexReport(3, 15, 1, 0, 0, 2, (LoadError("broken.md", "no title", None),), 1.5)
+    status = format_status(
+        ServiceStatus(3, 15, "bundled:all-MiniLM-L6-v2", "2025-01-02T03:04:00+00:00", report)
+    )
     assert status.embed is not None
     assert "**Articles:** 3" in status.embed["description"]
     assert "2025-01-02 03:04 UTC" in status.embed["description"]

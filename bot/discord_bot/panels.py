@@ -60,9 +60,11 @@ def format_source(article: Any) -> Reply:
 
 
 def format_status(status: Any) -> Reply:
-    built_at = status.built_at
-    built = built_at.strftime("%Y-%m-%d %H:%M UTC") if isinstance(built_at, dt.datetime) else built_at
-    built = escape(str(built or "never"))
+    built = (
+        dt.datetime.fromisoformat(status.built_at).strftime("%Y-%m-%d %H:%M UTC")
+        if status.built_at
+        else "never"
+    )
     last = reindex_summary(status.last_report) if status.last_report else "none since start"
     lines = [
         f"**Articles:** {status.articles}",

@@ -2,48 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.answers import Answer, ArticleRef, Citation
+from bot.service import SearchResult, ServiceStatus
+from index.build import IndexReport
 from index.documents import Article, LoadError
-
-
-@dataclass(frozen=True)
-class Hit:
-    article_id: str
-    title: str
-    source: str
-    url: str
-    published: dt.date | None
-    text: str
-    score: float
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class Report:
-    articles: int
-    chunks: int
-    added: int
-    changed: int
-    removed: int
-    embedded_chunks: int
-    errors: tuple[LoadError, ...]
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Status:
-    articles: int
-    chunks: int
-    model: str
-    built_at: dt.datetime
-    last_report: Report | None
 
 
 @dataclass
@@ -77,12 +44,16 @@ class StandInService:
         )
         return Answer(question, "en", False, "Here is what the articles say [1].", (citation,), ())
 
-    def search(self, query: str, *, k: int = 5, since=None, until=None) -> list[Hit]:
+    def search(self, query: str, *, k: int = 5, since=None, until=None) -> list[SearchResult]:
         self.calls.append(("search", query))
         best = self._best(query)
         if best is None:
             return []
-        return [Hit(best.id, best.title, best.source, best.url, best.published, best.text[:200], 1.0, 0, 200)]
+        return [
+            SearchResult(
+                best.id, best.title, best.source, best.url, best.published, best.text[:200], 1.0, 0, 200
+            )
+        ]
 
     def article(self, article_id: str) -> Article | None:
         return next((a for a in self.articles if a.id == article_id), None)
@@ -91,7 +62,7 @@ class StandInService:
         self.calls.append(("find_articles", text))
         return [a for a in self.articles if text.lower() in a.title.lower()][:limit]
 
-    def reindex(self, progress: Callable[[int, int], None] | None = None) -> Report:
+    def reindex(self, progress: Callable[[int, int], None] | None = None) -> IndexReport:
         self.calls.append(("reindex", ""))
         if progress:
             progress(1, 2)
@@ -99,12 +70,14 @@ class StandInService:
             self.reindex_gate.wait(30)
         if self.reindex_error:
             raise RuntimeError(self.reindex_error)
-        return Report(
+        return IndexReport(
             len(self.articles), len(self.articles), 0, 0, 0, 0, (LoadError("bad.md", "no title"),), 0.1
         )
 
-    def status(self) -> Status:
-        return Status(len(self.articles), len(self.articles), "stand-in", dt.datetime(2024, 1, 1), None)
+    def status(self) -> ServiceStatus:
+        return ServiceStatus(
+            len(self.articles), len(self.articles), "stand-in", "2024-01-01T00:00:00+00:00", None
+        )
 
 
 def closest(article: Article) -> ArticleRef:
