@@ -84,10 +84,12 @@ class AnswerService:
     def searcher(self) -> Searcher:
         searcher = self._searcher
         if searcher is None:
-            data = load_index(self.settings.index_dir, model_id=self.model_id)
-            searcher = Searcher(data, self.embedder(), lexical_weight=self.settings.lexical_weight)
-            self._searcher = searcher
+            searcher = self._searcher = self._load_searcher()
         return searcher
+
+    def _load_searcher(self) -> Searcher:
+        data = load_index(self.settings.index_dir, model_id=self.model_id)
+        return Searcher(data, self.embedder(), lexical_weight=self.settings.lexical_weight)
 
     def reindex(self, progress: Progress | None = None) -> IndexReport:
         """Update the index from the corpus folder; answers come from the old index until this returns."""
@@ -102,8 +104,7 @@ class AnswerService:
         )
         changed = report.added or report.changed or report.removed
         if self._searcher is not None and changed:  # swap in the new index; otherwise load it when asked
-            data = load_index(self.settings.index_dir, model_id=self.model_id)
-            self._searcher = Searcher(data, self.embedder(), lexical_weight=self.settings.lexical_weight)
+            self._searcher = self._load_searcher()
         self.last_report = report
         return report
 

@@ -202,11 +202,11 @@ def _chunk_and_embed(
         for article in articles
     }
     units_of = {article.id: quote_units(article.text) for article in articles}
-    texts = [chunk.text for chunks in chunks_of.values() for chunk in chunks]
-    texts += [article.text[s:e] for article in articles for s, e in units_of[article.id]]
-    vectors = _embed_all(texts, embedder, progress)
+    chunk_texts = [chunk.text for chunks in chunks_of.values() for chunk in chunks]
+    unit_texts = [article.text[s:e] for article in articles for s, e in units_of[article.id]]
+    vectors = _embed_all(chunk_texts + unit_texts, embedder, progress)
     result = {}
-    chunk_offset, unit_offset = 0, len(texts) - sum(len(units) for units in units_of.values())
+    chunk_offset, unit_offset = 0, len(chunk_texts)  # chunk vectors first, then the units'
     for article in articles:
         chunks, units = chunks_of[article.id], units_of[article.id]
         result[article.id] = _Embedded(

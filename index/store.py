@@ -163,8 +163,9 @@ def _load_generation(generation: Path, index_dir: Path, model_id: str, mmap: boo
     with open(generation / "articles.jsonl", encoding="utf-8") as lines:
         articles = tuple(Article.from_json(json.loads(line)) for line in lines)
     map_vectors = mmap if mmap is not None else manifest.dense_index != "flat"
+    array_mode = "r" if map_vectors else None
     chunk_table = np.load(generation / "chunks.npy", allow_pickle=False)
-    vectors = np.load(generation / "vectors.npy", allow_pickle=False, mmap_mode="r" if map_vectors else None)
+    vectors = np.load(generation / "vectors.npy", allow_pickle=False, mmap_mode=array_mode)
     return IndexData(
         manifest=manifest,
         articles=articles,
@@ -173,9 +174,7 @@ def _load_generation(generation: Path, index_dir: Path, model_id: str, mmap: boo
         dense=DenseIndex.load(generation / "dense.faiss", mmap=map_vectors),
         lexical=LexicalIndex.load(generation / "bm25", size=len(chunk_table), mmap=bool(mmap)),
         unit_table=np.load(generation / "units.npy", allow_pickle=False),
-        unit_vectors=np.load(
-            generation / "unit_vectors.npy", allow_pickle=False, mmap_mode="r" if map_vectors else None
-        ),
+        unit_vectors=np.load(generation / "unit_vectors.npy", allow_pickle=False, mmap_mode=array_mode),
     )
 
 
