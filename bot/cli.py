@@ -12,13 +12,12 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from bot.answers import Answer
 
 EXIT_OK = 0
@@ -63,8 +62,8 @@ def _parser() -> argparse.ArgumentParser:
         return sub
 
     p = command("index", _index, "build or update the index from the corpus folder")
-    p.add_argument("--corpus", type=_path, help="corpus folder (default: PITWALL_CORPUS_DIR or corpus/)")
-    p.add_argument("--index", type=_path, help="index folder (default: PITWALL_INDEX_DIR or .index/)")
+    p.add_argument("--corpus", type=Path, help="corpus folder (default: PITWALL_CORPUS_DIR or corpus/)")
+    p.add_argument("--index", type=Path, help="index folder (default: PITWALL_INDEX_DIR or .index/)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON document")
 
     p = command("ask", _ask, "answer a question with cited quotes ('-': one question per line on stdin)")
@@ -85,18 +84,16 @@ def _parser() -> argparse.ArgumentParser:
         "eval", _eval, "retrieval quality (R@k, nDCG@10, MRR@10) of bm25, dense and hybrid on SQuAD data"
     )
     p.add_argument(
-        "--squad", type=_path, required=True, metavar="DOCS.json", help="paragraphs (and questions)"
+        "--squad", type=Path, required=True, metavar="DOCS.json", help="paragraphs (and questions)"
     )
-    p.add_argument(
-        "--questions", type=_path, metavar="Q.json", help="questions joined on id (other language)"
-    )
+    p.add_argument("--questions", type=Path, metavar="Q.json", help="questions joined on id (other language)")
     p.add_argument(
         "--abstention",
         action="store_true",
         help="instead: index half of the articles and report how often Pitwall answers and abstains",
     )
     p.add_argument(
-        "--work-dir", type=_path, help="where the evaluation index is kept (default: a cache folder)"
+        "--work-dir", type=Path, help="where the evaluation index is kept (default: a cache folder)"
     )
     p.add_argument("--json", action="store_true")
 
@@ -105,19 +102,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--vector-sizes", type=_sizes, default="100000,1000000", help="FAISS-only sizes ('' for none)"
     )
-    p.add_argument("--gnad", type=_path, help="10kGNAD test.csv (default: ../shared/eval/10kGNAD/test.csv)")
-    p.add_argument(
-        "--work-dir", type=_path, help="scratch and vector cache (default: ~/.cache/pitwall/bench)"
-    )
+    p.add_argument("--gnad", type=Path, help="10kGNAD test.csv (default: ../shared/eval/10kGNAD/test.csv)")
+    p.add_argument("--work-dir", type=Path, help="scratch and vector cache (default: ~/.cache/pitwall/bench)")
     p.add_argument(
         "--rounds", type=int, default=2, help="times each of the 20 questions is asked (default 2)"
     )
-    p.add_argument("--chart", type=_path, default="bench.png", help="PNG chart path (default bench.png)")
+    p.add_argument("--chart", type=Path, default="bench.png", help="PNG chart path (default bench.png)")
     p.add_argument("--json", action="store_true")
 
     p = command("bot", _bot, "run the Discord bot (brings the index up to date first)")
-    p.add_argument("--corpus", type=_path, help="corpus folder")
-    p.add_argument("--index", type=_path, help="index folder")
+    p.add_argument("--corpus", type=Path, help="corpus folder")
+    p.add_argument("--index", type=Path, help="index folder")
 
     p = command("feedback", _feedback, "export the votes given under answers in Discord")
     p.add_argument("--json", action="store_true")
@@ -125,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--index", type=_path, help="index folder")
+    parser.add_argument("--index", type=Path, help="index folder")
     parser.add_argument("--since", type=_date, help="only articles published on or after YYYY-MM-DD")
     parser.add_argument("--until", type=_date, help="only articles published on or before YYYY-MM-DD")
 
@@ -145,12 +140,6 @@ def _sizes(text: str) -> tuple[int, ...]:
     if any(size < 1 for size in sizes):
         raise argparse.ArgumentTypeError(f"sizes must be at least 1, got {text!r}")
     return sizes
-
-
-def _path(text: str):
-    from pathlib import Path
-
-    return Path(text)
 
 
 def _service(settings: Settings):
@@ -255,8 +244,6 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
-    from pathlib import Path
-
     from bot.evaluation import evaluate
     from bot.service import make_embedder
 
@@ -316,8 +303,6 @@ def _eval_abstention(args: argparse.Namespace, settings: Settings, work_dir: Pat
 
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
-    from pathlib import Path
-
     from bot.bench import BenchOptions, run_bench
     from bot.bench_corpus import DEFAULT_GNAD, read_gnad
     from bot.bench_report import format_table, write_chart
