@@ -16,10 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from bot.answers import PASSAGES_TO_READ, best_evidence
+from bot.quotes import Question
 from index.build import build_index
 from index.embedding import Embedder
 from index.search import MODES, Searcher
 from index.store import load_index
+from index.translation import english_to_german
 
 CHUNK_CANDIDATES = 50  # passages fetched per question before they are grouped into documents
 
@@ -29,6 +31,7 @@ class EvalQuestion:
     id: str
     text: str
     gold: str  # document id
+    answers: tuple[str, ...] = ()  # gold answer texts, where the data has them
 
 
 def read_squad(
@@ -41,7 +44,15 @@ def read_squad(
         for number, paragraph in enumerate(article["paragraphs"]):
             doc_id = f"{article['title']}#{number}"
             docs[doc_id] = (article["title"], paragraph["context"])
-            questions += [EvalQuestion(qa["id"], qa["question"], doc_id) for qa in paragraph["qas"]]
+            questions += [
+                EvalQuestion(
+                    qa["id"],
+                    qa["question"],
+                    doc_id,
+                    tuple(dict.fromkeys(a["text"] for a in qa.get("answers", ()))),
+                )
+                for qa in paragraph["qas"]
+            ]
     if questions_path is not None:
         texts = {
             qa["id"]: qa["question"]
@@ -54,7 +65,7 @@ def read_squad(
             raise ValueError(
                 f"{len(missing)} questions of {docs_path} have no twin in {questions_path}, e.g. {missing[0]}"
             )
-        questions = [EvalQuestion(q.id, texts[q.id], q.gold) for q in questions]
+        questions = [EvalQuestion(q.id, texts[q.id], q.gold, q.answers) for q in questions]
     return docs, questions
 
 
@@ -114,7 +125,12 @@ def _index_and_embed(
     write_corpus(docs, corpus_dir)
     progress(f"indexing {len(docs)} documents")
     build_index(corpus_dir, index_dir, model_id=model_id, get_embedder=lambda: embedder)
-    searcher = Searcher(load_index(index_dir, model_id=model_id), embedder, lexical_weight=lexical_weight)
+    searcher = Searcher(
+        load_index(index_dir, model_id=model_id),
+        embedder,
+        lexical_weight=lexical_weight,
+        translate=english_to_german(),
+    )
     progress(f"embedding {len(questions)} questions")
     return searcher, embedder.embed_queries([q.text for q in questions])
 
@@ -213,8 +229,13 @@ def evaluate_abstention(
     )
     evidence = []
     for question, vector in zip(questions, vectors, strict=True):
-        hits = searcher.search(question.text, PASSAGES_TO_READ, query_vector=vector)
-        evidence.append(best_evidence(searcher, question.text, hits, vector))
+        asked = Question.of(
+            question.text, vector, searcher.concepts(question.text), searcher.data.lexical.idf
+        )
+        hits = searcher.search(
+            question.text, PASSAGES_TO_READ, query_vector=vector, concepts=list(asked.concepts)
+        )
+        evidence.append(best_evidence(searcher, asked, hits, lexical_weight))
     in_index = [q.gold in indexed for q in questions]
     shares = abstention_shares(evidence, in_index, min_evidence)
     shares["balanced_threshold"] = balanced_threshold(evidence, in_index)

@@ -15,6 +15,7 @@ from index.documents import Article
 from index.embedding import Embedder, SentenceTransformerEmbedder, model_id_for
 from index.search import Mode, Searcher
 from index.store import load_index
+from index.translation import english_to_german
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,9 @@ class AnswerService:
 
     def _load_searcher(self) -> Searcher:
         data = load_index(self.settings.index_dir, model_id=self.model_id)
-        return Searcher(data, self.embedder(), lexical_weight=self.settings.lexical_weight)
+        return Searcher(
+            data, self.embedder(), lexical_weight=self.settings.lexical_weight, translate=english_to_german()
+        )
 
     def reindex(self, progress: Progress | None = None) -> IndexReport:
         """Update the index from the corpus folder; answers come from the old index until this returns."""
@@ -145,6 +148,7 @@ class AnswerService:
             since=since,
             until=until,
             min_evidence=self.settings.min_evidence,
+            lexical_weight=self.settings.lexical_weight,
         )
         return replace(answer, timings_ms=(("total", round((time.perf_counter() - started) * 1000, 1)),))
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -18,6 +20,9 @@ _LANGUAGES = {
     "en": ("english", bm25s.stopwords.STOPWORDS_EN),
 }
 _WORD = re.compile(r"\w+")
+_QUERY_STOPWORDS = (
+    frozenset(bm25s.stopwords.STOPWORDS_GERMAN) | frozenset(bm25s.stopwords.STOPWORDS_EN_PLUS)
+) - {"won"}  # "won" is listed for "won't"; "who won?" needs it
 
 
 @cache
@@ -43,14 +48,75 @@ def tokenize(text: str, language: str) -> list[str]:
     return _stemmer(language).stemWords(words)
 
 
-def tokenize_query(text: str) -> list[str]:
-    """Stems of a question under every supported language, without stopwords of any: a question may be
-    asked in another language than the article's, and names and numbers match either way."""
-    words = _content_words(text)
-    stems: dict[str, None] = {}
-    for language in _LANGUAGES:
-        stems.update(dict.fromkeys(_stemmer(language).stemWords(words)))
-    return list(stems)
+# Words that ask rather than tell: never evidence that a passage answers ("wann" is in every question about
+# a date, in no answer).
+QUESTION_WORDS = frozenset(
+    """
+    wann warum weshalb wieso wer wen wem wessen wo woher wohin was wie welche welcher welches welchen viele
+    viel when why who whom whose where what which how many much does did do is are was were
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+MAX_TRANSLATIONS = (
+    8  # German words that stand for one English word, those the index knows, first senses first
+)
+COMPOUND_PART_CHARS = 5  # a stem this long also matches as the head or first part of a German compound
+
+Translate = Callable[[str], Sequence[str]]
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One word of a question and the stems that count as it: its own (German and English stemming) and,
+    for an English question over German articles, those of its German translations. A passage matches the
+    concept when it contains any of them; the concept counts once however many it contains."""
+
+    word: str
+    stems: tuple[str, ...]
+
+
+def question_words(text: str) -> list[str]:
+    """The distinct content words of a question, lower-cased: no stopwords, no question words."""
+    words = (w for w in _WORD.findall(text.lower()) if w not in QUESTION_WORDS and w not in _QUERY_STOPWORDS)
+    return list(dict.fromkeys(words))
+
+
+def text_stems(text: str) -> set[str]:
+    """Every stem of every word of `text`, under each supported language."""
+    return _all_stems(_WORD.findall(text.lower()))
+
+
+def concept_in(concept: Concept, stems: set[str]) -> str | None:
+    """The stem of `concept` found among a text's `stems` (from `text_stems`), or None. A long stem also
+    matches a compound that ends or starts with it: "gericht" in "landgericht", "gerichtsverfahren"."""
+    for stem in concept.stems:
+        if stem in stems:
+            return stem
+    for stem in concept.stems:
+        if len(stem) >= COMPOUND_PART_CHARS and not stem.isdigit():
+            for other in stems:
+                if len(other) > len(stem) + 2 and (other.endswith(stem) or other.startswith(stem)):
+                    return stem
+    return None
+
+
+def question_concepts(
+    question: str, translate: Translate | None = None, known: Callable[[str], bool] = lambda stem: True
+) -> list[Concept]:
+    """The question's words as concepts; with `translate` (English to German), each word also stands for up
+    to MAX_TRANSLATIONS of its translations whose stems are `known`. Numbers stay as they are."""
+    concepts = []
+    for word in question_words(question):
+        stems = dict.fromkeys(sorted(_all_stems([word])))
+        if translate is not None and not any(char.isdigit() for char in word):
+            translated = [
+                stem
+                for german in translate(word)
+                for stem in _stemmer("de").stemWords([german.lower()])
+                if known(stem) and stem not in stems and stem not in _QUERY_STOPWORDS
+            ]
+            stems.update(dict.fromkeys(list(dict.fromkeys(translated))[:MAX_TRANSLATIONS]))
+        concepts.append(Concept(word, tuple(stems)))
+    return concepts
 
 
 class LexicalIndex:
@@ -74,15 +140,38 @@ class LexicalIndex:
             return np.zeros(self.size, dtype=np.float32)
         return self._retriever.get_scores_from_ids(ids).astype(np.float32, copy=False)
 
-    def coverage(self, query: str) -> float:
-        """Share of the query's content words the index knows (some stem of the word, in any supported
-        language, occurs in some passage): how much of the question BM25 can see. 0 without content words."""
-        words = _content_words(query)
-        if not words:
+    def concepts(self, question: str, translate: Translate | None = None) -> list[Concept]:
+        """`question_concepts`, translations restricted to the words the index knows."""
+        return question_concepts(question, translate, known=self._retriever.vocab_dict.__contains__)
+
+    def concept_scores(self, concepts: Sequence[Concept]) -> np.ndarray:
+        """BM25 score of every passage for a structured query: per concept the best score of its stems
+        (translations of one word count as one word), summed over the concepts."""
+        vocabulary = self._retriever.vocab_dict
+        total = np.zeros(self.size, dtype=np.float32)
+        for concept in concepts:
+            ids = [vocabulary[stem] for stem in concept.stems if stem in vocabulary]
+            if ids:
+                per_stem = [self._retriever.get_scores_from_ids([i]) for i in ids]
+                total += np.max(per_stem, axis=0) if len(per_stem) > 1 else per_stem[0]
+        return total
+
+    def coverage(self, concepts: Sequence[Concept]) -> float:
+        """Share of the concepts the index knows (some stem occurs in some passage): how much of the
+        question BM25 can see. 0 without concepts."""
+        if not concepts:
             return 0.0
         vocabulary = self._retriever.vocab_dict
-        known = sum(1 for word in dict.fromkeys(words) if _all_stems([word]) & vocabulary.keys())
-        return known / len(dict.fromkeys(words))
+        return sum(any(stem in vocabulary for stem in c.stems) for c in concepts) / len(concepts)
+
+    def idf(self, stem: str) -> float:
+        """BM25's inverse document frequency of `stem` over the passages (0 for a stem no passage has)."""
+        token = self._retriever.vocab_dict.get(stem)
+        if token is None:
+            return 0.0
+        indptr = self._retriever.scores["indptr"]
+        frequency = int(indptr[token + 1] - indptr[token])
+        return math.log(1 + (self.size - frequency + 0.5) / (frequency + 0.5))
 
     def save(self, directory: Path) -> None:
         self._retriever.save(str(directory), show_progress=False)
@@ -93,19 +182,5 @@ class LexicalIndex:
         return cls(retriever, size)
 
 
-def _content_words(text: str) -> list[str]:
-    return [w for w in _WORD.findall(text.lower()) if not any(w in _stopwords(lang) for lang in _LANGUAGES)]
-
-
-def _all_stems(words: list[str]) -> set[str]:
-    return {stem for language in _LANGUAGES for stem in _stemmer(language).stemWords(words)}
-
-
-def matched_fraction(query: str, text: str) -> float:
-    """Share of the query's content words that occur in `text`, compared as stems in every language."""
-    words = _content_words(query)
-    if not words:
-        return 0.0
-    text_stems = _all_stems(_content_words(text))
-    matched = sum(1 for word in words if _all_stems([word]) & text_stems)
-    return matched / len(words)
+def _all_stems(words: Sequence[str]) -> set[str]:
+    return {stem for language in _LANGUAGES for stem in _stemmer(language).stemWords(list(words))}

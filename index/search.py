@@ -12,7 +12,8 @@ import numpy as np
 from index.documents import Article, Chunk
 from index.embedding import Embedder
 from index.fusion import LEXICAL_WEIGHT, coverage_fusion
-from index.lexical import tokenize_query
+from index.language import detect_language
+from index.lexical import Concept, Translate
 from index.store import IndexData
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -32,10 +33,19 @@ class Hit:
 
 
 class Searcher:
-    def __init__(self, data: IndexData, embedder: Embedder, lexical_weight: float = LEXICAL_WEIGHT) -> None:
+    def __init__(
+        self,
+        data: IndexData,
+        embedder: Embedder,
+        lexical_weight: float = LEXICAL_WEIGHT,
+        translate: Translate | None = None,
+    ) -> None:
         self.data = data
         self.embedder = embedder
         self.lexical_weight = lexical_weight
+        self.translate = (
+            translate  # English to German words (index/translation.py), None without a dictionary
+        )
         self._published = (
             np.array(
                 [article.published.toordinal() if article.published else -1 for article in data.articles],
@@ -54,14 +64,18 @@ class Searcher:
         until: dt.date | None = None,
         mode: Mode = "hybrid",
         query_vector: np.ndarray | None = None,
+        concepts: list[Concept] | None = None,
     ) -> list[Hit]:
-        """The `k` best passages for `query`, optionally only from articles published in [since, until]."""
+        """The `k` best passages for `query`, optionally only from articles published in [since, until].
+        `query_vector` and `concepts` may be given when the caller has them already."""
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
         allowed = self._allowed_rows(since, until)
         if allowed is not None and allowed.size == 0:
             return []
-        lexical_all = self.data.lexical.scores(tokenize_query(query))
+        if concepts is None:
+            concepts = self.concepts(query)
+        lexical_all = self.data.lexical.concept_scores(concepts)
         if mode == "bm25":
             rows = _top_rows(lexical_all, k, allowed)
             rows = rows[lexical_all[rows] > 0]
@@ -77,10 +91,16 @@ class Searcher:
         lexical_rows = lexical_rows[lexical_all[lexical_rows] > 0]
         rows = np.union1d(dense_rows, lexical_rows)
         dense = self.data.vectors[rows] @ query_vector
-        coverage = self.data.lexical.coverage(query)
+        coverage = self.data.lexical.coverage(concepts)
         fused = coverage_fusion(dense, lexical_all[rows], coverage, self.lexical_weight)
         best = np.argsort(-fused, kind="stable")[:k]
         return self._hits(rows[best], fused[best], dense[best], lexical_all[rows[best]])
+
+    def concepts(self, query: str) -> list[Concept]:
+        """The query's words as lexical concepts; an English query's words also stand for their German
+        translations, so that BM25 and quote selection see across the language."""
+        translate = self.translate if detect_language(query) == "en" else None
+        return self.data.lexical.concepts(query, translate)
 
     def typical_similarities(self, query_vector: np.ndarray, rows: Sequence[int]) -> list[float]:
         """For each of `rows`: the median cosine of the question to the passages (a fixed sample of large

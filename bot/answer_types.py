@@ -1,0 +1,64 @@
+"""What a question asks for (a number, a date, a person, a place) and whether a sentence holds one.
+
+A sentence that answers "how many" holds a number; one that answers "wann" holds a date. This is a
+feature of sentence scoring, not a filter: a sentence without a date may still answer a "when".
+"""
+
+from __future__ import annotations
+
+import re
+
+_ASKS = (  # the first pattern that matches a question decides; English and German
+    (
+        "number",
+        r"\b(how (many|much|old|long|far|high|big|large|often)|what (percentage|share|number|amount)|"
+        r"wie (viele?|viel|alt|lange?|weit|hoch|groß|oft|stark)|wieviele?|welchen? (anteil|betrag))\b",
+    ),
+    (
+        "date",
+        r"\b(when|what (year|date|day|month|time)|in which (year|month)|since when|wann|seit wann|"
+        r"(in |an )?welche[mn]? (jahr|tag|monat|datum))\b",
+    ),
+    ("person", r"\b(who|whom|whose|wer|wem|wen|wessen)\b"),
+    (
+        "place",
+        r"\b(where|in which (city|country|town|state|region)|wo|wohin|woher|"
+        r"in welche[mr]? (stadt|land|ort|region))\b",
+    ),
+)
+_QUESTION = [(kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in _ASKS]
+
+_MONTHS = (
+    "januar|jänner|februar|feber|märz|april|mai|juni|juli|august|september|oktober|november|dezember|"
+    "january|february|march|june|july|october|december"
+)
+_WEEKDAYS = (
+    "montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|"
+    "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+)
+_NUMBER_WORDS = (
+    "zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|zwanzig|dreißig|hundert|tausend|"
+    "million|millionen|milliarde|milliarden|dutzend|hälfte|drittel|viertel"
+)
+_HOLDS = {
+    "number": re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.IGNORECASE),
+    "date": re.compile(
+        rf"\b(1[5-9]\d\d|20\d\d)\b|\b\d{{1,2}}\.\s?({_MONTHS})|\b({_MONTHS}|{_WEEKDAYS})\b|"
+        r"\b(gestern|heute|morgen|vorgestern|jahrhundert|jahrzehnt)",
+        re.IGNORECASE,
+    ),
+    # Two capitalised words in a row, not at the start of the sentence: a full name or an organisation.
+    "person": re.compile(r"(?<=[\w,;:] )[A-ZÄÖÜ][\w'’-]+ (?:(?:von|van|de|der) )?[A-ZÄÖÜ][\w'’-]+"),
+    # A capitalised word after a preposition of place.
+    "place": re.compile(r"\b(in|im|nach|aus|bei|vor|von|at|from|near) (der |dem |den )?[A-ZÄÖÜ]\w+"),
+}
+
+
+def answer_type(question: str) -> str | None:
+    """The kind of answer `question` asks for, or None."""
+    return next((kind for kind, pattern in _QUESTION if pattern.search(question)), None)
+
+
+def has_answer_type(sentence: str, kind: str | None) -> bool:
+    """Whether `sentence` holds an answer of `kind` (False without a kind)."""
+    return kind is not None and _HOLDS[kind].search(sentence) is not None
