@@ -91,6 +91,7 @@ class AnswerService:
         self._embedder: Embedder | None = None
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
         self.last_report: IndexReport | None = None
 
     def embedder(self) -> Embedder:
@@ -102,8 +103,15 @@ class AnswerService:
     def searcher(self) -> Searcher:
         searcher = self._searcher
         if searcher is None:
-            searcher = self._searcher = self._load_searcher()
+            with self._load_lock:  # threads asking at once load the index once
+                if self._searcher is None:
+                    self._searcher = self._load_searcher()
+                searcher = self._searcher
         return searcher
+
+    def load(self) -> None:
+        """Load the model and the index now, once, and run one search so the first question is fast."""
+        self.searcher().search("warm-up", 1)
 
     def _load_searcher(self) -> Searcher:
         data = load_index(self.settings.index_dir, model_id=self.settings.model_id)
