@@ -1,7 +1,6 @@
 """The dictd/dictzip reader and English-to-German concepts, on a small dictionary written here in the same
 format as the Debian FreeDict packages, and once on the installed dictionary itself."""
 
-import base64
 import struct
 import zlib
 
