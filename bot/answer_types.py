@@ -1,7 +1,8 @@
 """What a question asks for (a number, a date, a person, a place) and whether a sentence holds one.
 
-A sentence that answers "how many" holds a number; one that answers "wann" holds a date. This is a
-feature of sentence scoring, not a filter: a sentence without a date may still answer a "when".
+A sentence that answers "how many" holds a number; one that answers "wann" holds a date; a yes-no
+question ("Is Alpine entering IMSA?") is answered by what the article says first. This is a feature of
+sentence scoring, not a filter: a sentence without a date may still answer a "when".
 """
 
 from __future__ import annotations
@@ -54,11 +55,23 @@ _HOLDS = {
 }
 
 
+_YES_NO = re.compile(  # a question that starts with its verb: "Is Alpine entering IMSA?", "Plant Alpine …?"
+    r"^\s*(is|are|was|were|do|does|did|will|would|can|could|has|have|had|should|ist|sind|war|waren|hat|"
+    r"haben|hatte|hatten|wird|werden|wurde|wurden|kann|können|soll|sollen|muss|müssen|gibt|gab|plant|"
+    r"planen|will|wollen|darf|bleibt|kommt|steigt)\b",
+    re.IGNORECASE,
+)
+
+
 def answer_type(question: str) -> str | None:
-    """The kind of answer `question` asks for, or None."""
-    return next((kind for kind, pattern in _QUESTION if pattern.search(question)), None)
+    """The kind of answer `question` asks for: "number", "date", "person", "place", "yes-no" or None."""
+    kind = next((kind for kind, pattern in _QUESTION if pattern.search(question)), None)
+    if kind is None and _YES_NO.match(question) and not question.lower().startswith("was "):
+        return "yes-no"
+    return kind
 
 
 def has_answer_type(sentence: str, kind: str | None) -> bool:
-    """Whether `sentence` holds an answer of `kind` (False without a kind)."""
-    return kind is not None and _HOLDS[kind].search(sentence) is not None
+    """Whether `sentence` holds an answer of `kind` (False without a kind, and for "yes-no": what answers
+    those is where the sentence stands, the lede of a news article, not what it holds)."""
+    return kind in _HOLDS and _HOLDS[kind].search(sentence) is not None

@@ -26,9 +26,9 @@ JOIN_RATIO = 0.85  # a neighbour nearly as good as the chosen sentence joins its
 # How a sentence's features weigh in its score (tuned with `pitwall eval --answers` on the dev questions):
 # cosine to the question; IDF-weighted share of the question's concepts it contains, and with its neighbours;
 # whether it holds what the question asks for (a number, a date, a name, a place); the rank of its passage;
-# whether it is in the lede.
-FEATURES = ("cosine", "terms", "context", "answer_type", "passage", "lede")
-WEIGHTS = np.array([1.0, 0.6, 0.4, 0.15, 0.3, 0.05])
+# whether it is in the lede, and in the lede for a yes-no question (news answers those first).
+FEATURES = ("cosine", "terms", "context", "answer_type", "passage", "lede", "lede_yes_no")
+WEIGHTS = np.array([1.0, 0.3, 1.0, 0.45, 1.4, 0.05, 0.5])
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,12 @@ def select_quotes(
     sentences = _sentences(question, hits, units_of, idf)
     if not sentences:
         return []
-    scores = np.array([s.features for s in sentences]) @ WEIGHTS
+    return _choose(sentences, np.array([s.features for s in sentences]) @ WEIGHTS, max_quotes)
+
+
+def _choose(sentences: list[_Sentence], scores: np.ndarray, max_quotes: int) -> list[Quote]:
+    """The best sentences as quotes (each with its window), best first, at most MAX_QUOTES_PER_ARTICLE
+    from one article, none overlapping or nearly copying another."""
     by_article: dict[str, list[int]] = {}
     for i, sentence in enumerate(sentences):
         by_article.setdefault(sentence.article.id, []).append(i)
@@ -120,9 +125,7 @@ def select_quotes(
             continue
         neighbours = by_article[sentence.article.id]
         start, end = _window(neighbours.index(int(i)), [sentences[j] for j in neighbours], scores[neighbours])
-        _keep_distinct(
-            kept, Quote(sentence.article, sentence.article.text[start:end], start, float(scores[i]))
-        )
+        _keep_distinct(kept, Quote(sentence.article, sentence.article.text[start:end], start, float(scores[i])))
         if len(kept) == max_quotes:
             break
     return kept
@@ -161,6 +164,7 @@ def _sentences(
                 float(has_answer_type(article.text[start:end], question.answer_type)),
                 passage,
                 float(start < LEDE_CHARS),
+                float(start < LEDE_CHARS and question.answer_type == "yes-no"),
             ],
             dtype=np.float32,
         )

@@ -18,8 +18,10 @@ from bot.answer_types import answer_type, has_answer_type
         ("Wer leitet das Projekt?", "person"),
         ("Where did the summit take place?", "place"),
         ("Wo fand das Treffen statt?", "place"),
-        ("Is Alpine entering IMSA?", None),
-        ("Plant Alpine einen Einstieg?", None),
+        ("Is Alpine entering IMSA?", "yes-no"),
+        ("Plant Alpine einen Einstieg?", "yes-no"),
+        ("Was kostet eine Karte?", None),
+        ("Tell me about Alpine", None),
     ],
 )
 def test_the_kind_of_answer_a_question_asks_for(question, kind):
@@ -41,6 +43,7 @@ def test_the_kind_of_answer_a_question_asks_for(question, kind):
         ("Das Treffen fand in Wien statt.", "place", True),
         ("Das Treffen fand statt.", "place", False),
         ("Das Treffen fand in Wien statt.", None, False),
+        ("Alpine plant keinen Einstieg.", "yes-no", False),
     ],
 )
 def test_whether_a_sentence_holds_that_kind(sentence, kind, holds):
