@@ -119,10 +119,7 @@ def evaluate_answers(
     overall and per split and language."""
     searcher = _searcher(articles, embedder, model_id, work_dir, lexical_weight, progress)
     progress(f"asking {len(questions)} questions")
-    results = [
-        (q, compose_answer(searcher, q.text, min_evidence=min_evidence, lexical_weight=lexical_weight))
-        for q in questions
-    ]
+    results = [(q, compose_answer(searcher, q.text, min_evidence=min_evidence)) for q in questions]
     report: dict = {"articles": len(articles), "answers": summarize(results)}
     groups: dict[str, dict[str, list]] = {}
     for question, answer in results:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from bot.quotes import Question, is_verbatim, select_quotes, text_fragment_link
 from bot.settings import MIN_EVIDENCE
-from index.fusion import LEXICAL_WEIGHT
 from index.language import detect_language
 from index.search import Hit, Searcher
 
@@ -51,6 +50,10 @@ class Answer:
 
 # --- composing an answer ---
 
+# The share of the question's words a passage contains weighs this much in its evidence (beside its cosine),
+# scaled by the question's coverage; with MIN_EVIDENCE chosen by `pitwall eval --abstention` on XQuAD
+# German and English together.
+EVIDENCE_WORD_SHARE = 0.5
 PASSAGES_TO_READ = 5  # best passages whose sentences compete to be quoted
 MAX_QUOTES = 3
 CLOSEST_ARTICLES = 3
@@ -70,27 +73,18 @@ LEADS = {
 
 
 def evidence_strength(
-    question: Question,
-    hit: Hit,
-    idf: Callable[[str], float],
-    *,
-    coverage: float,
-    typical_dense: float,
-    lexical_weight: float = LEXICAL_WEIGHT,
+    question: Question, hit: Hit, idf: Callable[[str], float], *, coverage: float, typical_dense: float
 ) -> float:
     """How well a passage answers a question, on an absolute scale that holds across languages: how far its
     cosine rises above the question's typical cosine to any passage, mixed with the IDF-weighted share of the
     question's concepts it contains (an English question's words count by their German translations). Word
-    matches count as much as the lexical index can see the question (`coverage`, with the same weight as in
-    hybrid search)."""
-    lexical_share = lexical_weight * min(max(coverage, 0.0), 1.0)
+    matches count as much as the lexical index can see the question (`coverage`)."""
+    lexical_share = EVIDENCE_WORD_SHARE * min(max(coverage, 0.0), 1.0)
     matched = question.term_credits(hit.chunk.text, idf).sum() / (sum(question.weights) or 1.0)
     return (1.0 - lexical_share) * (hit.dense - typical_dense) + lexical_share * float(matched)
 
 
-def best_evidence(
-    searcher: Searcher, question: Question, hits: list[Hit], lexical_weight: float = LEXICAL_WEIGHT
-) -> float:
+def best_evidence(searcher: Searcher, question: Question, hits: list[Hit]) -> float:
     """The strongest evidence among `hits` (0 without hits); compare it with the `min_evidence` setting."""
     if not hits:
         return 0.0
@@ -98,9 +92,7 @@ def best_evidence(
     typical = searcher.typical_similarities(question.vector, [hit.row for hit in hits])
     idf = searcher.data.lexical.idf
     return max(
-        evidence_strength(
-            question, hit, idf, coverage=coverage, typical_dense=level, lexical_weight=lexical_weight
-        )
+        evidence_strength(question, hit, idf, coverage=coverage, typical_dense=level)
         for hit, level in zip(hits, typical, strict=True)
     )
 
@@ -113,7 +105,6 @@ def compose_answer(
     since: dt.date | None = None,
     until: dt.date | None = None,
     min_evidence: float = MIN_EVIDENCE,
-    lexical_weight: float = LEXICAL_WEIGHT,
 ) -> Answer:
     """Answer `question` from the index: verified quotes with citations, or an abstention that names the
     closest articles. `context` (an earlier question of the same conversation) helps retrieval."""
@@ -131,7 +122,7 @@ def compose_answer(
     )
     if not hits:
         return Answer(question, language, True, nothing)
-    if best_evidence(searcher, asked, hits, lexical_weight) < min_evidence:
+    if best_evidence(searcher, asked, hits) < min_evidence:
         return Answer(question, language, True, abstained, closest=_closest(hits))
     quotes = [
         q

@@ -235,7 +235,7 @@ def evaluate_abstention(
         hits = searcher.search(
             question.text, PASSAGES_TO_READ, query_vector=vector, concepts=list(asked.concepts)
         )
-        evidence.append(best_evidence(searcher, asked, hits, lexical_weight))
+        evidence.append(best_evidence(searcher, asked, hits))
     in_index = [q.gold in indexed for q in questions]
     shares = abstention_shares(evidence, in_index, min_evidence)
     shares["balanced_threshold"] = balanced_threshold(evidence, in_index)

@@ -125,7 +125,9 @@ def _choose(sentences: list[_Sentence], scores: np.ndarray, max_quotes: int) -> 
             continue
         neighbours = by_article[sentence.article.id]
         start, end = _window(neighbours.index(int(i)), [sentences[j] for j in neighbours], scores[neighbours])
-        _keep_distinct(kept, Quote(sentence.article, sentence.article.text[start:end], start, float(scores[i])))
+        _keep_distinct(
+            kept, Quote(sentence.article, sentence.article.text[start:end], start, float(scores[i]))
+        )
         if len(kept) == max_quotes:
             break
     return kept

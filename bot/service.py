@@ -176,7 +176,6 @@ class AnswerService:
             since=since,
             until=until,
             min_evidence=self.settings.min_evidence,
-            lexical_weight=self.settings.lexical_weight,
         )
         return replace(answer, timings_ms=(("total", round((time.perf_counter() - started) * 1000, 1)),))
 

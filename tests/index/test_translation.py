@@ -14,7 +14,7 @@ ENTRIES = {  # headword -> senses (each a dictd entry: headword line, then the t
     "race": [
         "race /ɹˈeɪs/\nHektik <fem>\n",
         "race /ɹˈeɪs/\n [fig.] Wettrennen <neut>, Rennen <neut> [ugs.]\n",
-        "race /ɹˈeɪs/\nWettfahrt <fem>, Rennen <neut>\n      \"boat race\"  - Bootsrennen\n",
+        'race /ɹˈeɪs/\nWettfahrt <fem>, Rennen <neut>\n      "boat race"  - Bootsrennen\n',
     ],
     "vienna": ["Vienna /viˈɛnə/\nWien\n"],
 }
