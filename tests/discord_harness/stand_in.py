@@ -30,6 +30,9 @@ class StandInService:
         scored = [s for s in scored if s[0] > 0]
         return max(scored, key=lambda s: s[0])[1] if scored else None
 
+    def load(self) -> None:
+        self.calls.append(("load", ""))
+
     def ask(self, question: str, *, context: str = "", since=None, until=None) -> Answer:
         self.calls.append(("ask", question if not context else f"{question} | context: {context}"))
         self.thread_names.append(threading.current_thread().name)
