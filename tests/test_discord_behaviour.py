@@ -198,7 +198,7 @@ def test_an_ask_channel_question_opens_a_thread_where_follow_ups_are_answered(en
     d = env.discord
     channel = env.ask_channel  # type: ignore[attr-defined]
     alice, bob = member(env, "carol"), member(env, "bob")
-    from_bot = env.run(d.send_message(member(env, "botty"), "Ferrari Fiorano?", channel_id=channel))
+    env.run(d.send_message(member(env, "botty"), "Ferrari Fiorano?", channel_id=channel))
     question = env.run(d.send_message(alice, "Testet Ferrari in Fiorano?", channel_id=channel))
     answer = answer_in(env, question["id"])  # in the thread opened on the question (same id)
     thread = next(t for t in d.guild.threads if t["id"] == question["id"])

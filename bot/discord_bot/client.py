@@ -9,6 +9,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import aiohttp
 import discord
 from discord.ext import commands
 
@@ -89,7 +90,7 @@ class _Pitwall:
         for attempt, wait in enumerate([*self.sync_retry_seconds, None], 1):
             try:
                 synced = await bot.tree.sync(guild=guild)
-            except (discord.HTTPException, OSError) as exc:
+            except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
                 if wait is None:
                     log.error(
                         "command sync failed %d times; giving up until the next start: %s", attempt, exc
@@ -113,9 +114,12 @@ class _Pitwall:
         )
         finished, abandoned = await self.admission.in_flight.drain(self.settings.shutdown_grace_seconds)
         log.info("stopped: %d answers finished, %d abandoned with an apology", finished, abandoned)
-        if self.sync_task is not None:
-            self.sync_task.cancel()
         await bot.close()
+
+    async def close(self) -> None:
+        if self.sync_task is not None and not self.sync_task.done():
+            self.sync_task.cancel()
+        await super().close()  # type: ignore[misc]
 
     async def on_ready(self) -> None:
         bot: commands.Bot = self  # type: ignore[assignment]

@@ -41,18 +41,38 @@ class LogCapture(logging.Handler):
 class BotSession:
     """Start with `start()`, drive with `run(coro)`, end with `stop()` (which fails on unhandled requests)."""
 
-    def __init__(self, service: AnswerService, data_dir: Path, token: str = TOKEN) -> None:
+    def __init__(
+        self,
+        service: AnswerService,
+        data_dir: Path,
+        token: str = TOKEN,
+        *,
+        alongside: BotSession | None = None,
+    ) -> None:
+        """A bot with its own local Discord, or (`alongside`) a second bot process on another's."""
         self.service = service
         self.data_dir = data_dir
         self.token = token
-        self.loop = BackgroundLoop()
-        self.discord = LocalDiscord(token)
+        self._owns_discord = alongside is None
+        self.loop = alongside.loop if alongside else BackgroundLoop()
+        self.discord = alongside.discord if alongside else LocalDiscord(token)
         self.log = LogCapture()
         self.bot: Bot | None = None
         self._serving: Future[int] | None = None
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 120.0) -> T:
         return self.loop.run(coro, timeout)
+
+    def synced(self) -> bool | None:
+        """Wait for the bot's command sync: True synced or unchanged, False failed, None not this process."""
+        task = self.bot.sync_task if self.bot is not None else None
+        if task is None:
+            return None
+
+        async def result() -> bool:
+            return await task
+
+        return self.run(result())
 
     def settings(self, **overrides: Any) -> DiscordSettings:
         values: dict[str, Any] = {
@@ -66,7 +86,8 @@ class BotSession:
         """Start the bot the way `pitwall bot` does (`prepare`, then `serve`) and wait until it is ready."""
         logging.getLogger().addHandler(self.log)  # beside the handlers `prepare` hides the token in
         logging.getLogger("bot").setLevel(logging.INFO)
-        self.run(self.discord.start())
+        if self._owns_discord:
+            self.run(self.discord.start())
         settings = self.settings(**overrides)
         token = prepare(settings)
         options = {"guild_ready_timeout": 0.05} | (bot_options or {})
@@ -90,9 +111,11 @@ class BotSession:
                 status = self._serving.result(20)
             else:
                 status = -1
-            self.run(self.discord.stop(), 20)
+            if self._owns_discord:
+                self.run(self.discord.stop(), 20)
         finally:
-            self.loop.close()
+            if self._owns_discord:
+                self.loop.close()
             logging.getLogger().removeHandler(self.log)
         assert not self.discord.unhandled, (
             f"requests the local Discord does not handle: {self.discord.unhandled}"
