@@ -161,7 +161,7 @@ def test_ask_channel_thread_follow_up_uses_the_earlier_question(env: BotSession)
     reply = env.run(d.wait_for(lambda s: answer_in_thread(s) and s is not answer, 150), 160)
     assert env.service.asked[-1] == ("Und ab wann?", ALPINE)
     assert "Alpine" in reply.text()
-    assert reply.body["message_reference"]["message_id"] == follow["id"]
+    assert str(reply.body["message_reference"]["message_id"]) == follow["id"]
 
 
 def test_feedback_click_is_stored(env: BotSession) -> None:
