@@ -12,9 +12,31 @@ from bot.answers import Answer, compose_answer
 from bot.settings import Settings
 from index.build import IndexReport, Progress, build_index
 from index.documents import Article
-from index.embedding import Embedder, create_embedder, model_id_for
+from index.embedding import Embedder, create_embedder
+from index.errors import UserError
 from index.search import Mode, Searcher
 from index.store import load_index
+
+
+class QuestionError(UserError):
+    """A question or query that cannot be answered as given (empty, not UTF-8)."""
+
+
+def checked_text(text: str, what: str = "question") -> str:
+    """`text` stripped; an empty text or one with bytes that are not UTF-8 is a QuestionError."""
+    text = text.strip()
+    if not text:
+        raise QuestionError(f'the {what} is empty: ask something, e.g. "Is Alpine entering IMSA?"')
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:  # undecodable bytes from the command line or stdin
+        code = ord(text[error.start])
+        byte = f"byte 0x{code - 0xDC00:02X}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+        raise QuestionError(
+            f"the {what} is not UTF-8 text ({byte} at character {error.start + 1}); "
+            "type it again or set the terminal to UTF-8"
+        ) from None
+    return text
 
 
 @dataclass(frozen=True)
@@ -69,11 +91,8 @@ class AnswerService:
         self._embedder: Embedder | None = None
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
         self.last_report: IndexReport | None = None
-
-    @property
-    def model_id(self) -> str:
-        return model_id_for(self.settings.embedding_model, self.settings.embedding_backend)
 
     def embedder(self) -> Embedder:
         with self._lock:
@@ -84,11 +103,18 @@ class AnswerService:
     def searcher(self) -> Searcher:
         searcher = self._searcher
         if searcher is None:
-            searcher = self._searcher = self._load_searcher()
+            with self._load_lock:  # threads asking at once load the index once
+                if self._searcher is None:
+                    self._searcher = self._load_searcher()
+                searcher = self._searcher
         return searcher
 
+    def load(self) -> None:
+        """Load the model and the index now, once, and run one search so the first question is fast."""
+        self.searcher().search("warm-up", 1)
+
     def _load_searcher(self) -> Searcher:
-        data = load_index(self.settings.index_dir, model_id=self.model_id)
+        data = load_index(self.settings.index_dir, model_id=self.settings.model_id)
         return Searcher(data, self.embedder(), lexical_weight=self.settings.lexical_weight)
 
     def reindex(self, progress: Progress | None = None) -> IndexReport:
@@ -96,7 +122,7 @@ class AnswerService:
         report = build_index(
             self.settings.corpus_dir,
             self.settings.index_dir,
-            model_id=self.model_id,
+            model_id=self.settings.model_id,
             get_embedder=self.embedder,
             overlap_sentences=self.settings.chunk_overlap_sentences,
             target_tokens=self.settings.chunk_target_tokens,
@@ -117,6 +143,7 @@ class AnswerService:
         until: dt.date | None = None,
         mode: Mode = "hybrid",
     ) -> list[SearchResult]:
+        query = checked_text(query, "query")
         hits = self.searcher().search(query, k, since=since, until=until, mode=mode)
         return [
             SearchResult(
@@ -136,6 +163,7 @@ class AnswerService:
     def ask(
         self, question: str, *, context: str = "", since: dt.date | None = None, until: dt.date | None = None
     ) -> Answer:
+        question = checked_text(question)
         searcher = self.searcher()  # loading the index and model is not part of answering
         started = time.perf_counter()
         answer = compose_answer(

@@ -22,8 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from index import onnx_export
-
 BATCH_SIZE = 32  # passages per forward pass (sorted by length, so padding stays small)
 Spans = Sequence[Sequence[tuple[int, int]]]  # per passage: (start, end) character spans in that passage
 
