@@ -12,7 +12,7 @@ from bot.answers import Answer, compose_answer
 from bot.settings import Settings
 from index.build import IndexReport, Progress, build_index
 from index.documents import Article
-from index.embedding import Embedder, SentenceTransformerEmbedder
+from index.embedding import Embedder, create_embedder
 from index.errors import UserError
 from index.search import Mode, Searcher
 from index.store import load_index
@@ -72,7 +72,7 @@ class ServiceStatus:
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    return SentenceTransformerEmbedder(
+    return create_embedder(
         settings.embedding_model,
         query_prompt=settings.query_prompt,
         passage_prompt=settings.passage_prompt,
