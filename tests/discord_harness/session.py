@@ -26,7 +26,8 @@ class LogCapture(logging.Handler):
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+        if record.name.split(".")[0] in ("bot", "discord"):  # the bot's and discord.py's lines
+            self.records.append(record)
 
     def text(self) -> str:
         formatter = logging.Formatter()
