@@ -15,25 +15,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.exit_codes import ExitCode
 from bot.settings import Settings
+from bot.terminal import PrintableFormatter, printable
+from index.errors import UserError
 
 if TYPE_CHECKING:
     from bot.answers import Answer
 
-EXIT_OK = 0
-EXIT_ERROR = 1  # bad settings, no index, index built with another model, ...
-EXIT_USAGE = 2  # argparse's own status for bad arguments
-EXIT_SOME_REJECTED = 3  # `index`: indexed, but some files were rejected
-EXIT_NOTHING_INDEXED = 4  # `index`: no article could be indexed
+EXIT_OK = ExitCode.OK
+EXIT_ERROR = ExitCode.ERROR
+EXIT_USAGE = ExitCode.USAGE
+EXIT_SOME_REJECTED = ExitCode.SOME_REJECTED
+EXIT_NOTHING_INDEXED = ExitCode.NOTHING_INDEXED
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        stream=sys.stderr,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(PrintableFormatter("%(levelname)s %(name)s: %(message)s"))
     try:
         settings = Settings()
         for name in ("corpus", "index"):
@@ -41,14 +42,36 @@ def main(argv: list[str] | None = None) -> int:
                 settings = settings.model_copy(update={f"{name}_dir": getattr(args, name)})
         return args.run(args, settings)
     except KeyboardInterrupt:
-        return 130
-    except Exception as error:  # one handler for the CLI edge: a clear message, no traceback
-        from index.store import IndexStoreError
+        return ExitCode.INTERRUPTED
+    except Exception as error:  # the one handler of the CLI edge: one line, no traceback
+        message = error_message(error)
+        if args.verbose:
+            logging.getLogger("pitwall").exception("the traceback of: %s", message)
+        if getattr(args, "json", False):
+            print(json.dumps({"error": message}, ensure_ascii=False))
+        print(f"pitwall: {printable(message)}", file=sys.stderr)
+        return ExitCode.ERROR
 
-        if isinstance(error, IndexStoreError | ValueError | OSError):
-            print(f"pitwall: {error}", file=sys.stderr)
-            return EXIT_ERROR
-        raise
+
+def error_message(error: BaseException) -> str:
+    """One line that says what went wrong: a user error's own message, an OS error with its file, the
+    settings that are invalid; anything else is named as an internal error."""
+    from pydantic import ValidationError
+
+    if isinstance(error, ValidationError):
+        problems = (
+            f"PITWALL_{'_'.join(map(str, problem['loc'])).upper()}: {problem['msg']}"
+            for problem in error.errors()
+        )
+        text = "invalid setting " + "; ".join(problems)
+    elif isinstance(error, UserError | ValueError):
+        text = str(error)
+    elif isinstance(error, OSError):
+        where = f" {error.filename}" if error.filename else ""
+        text = f"cannot access{where}: {error.strerror or error}"
+    else:
+        text = f"internal error ({type(error).__name__}: {error}); run with -v for the traceback"
+    return " ".join(text.split())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -176,13 +199,13 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         bar.close()
         if args.json:
             print(json.dumps({"error": str(error), "errors": [e.to_json() for e in error.errors]}))
-        print(f"pitwall: {error}", file=sys.stderr)
+        print(f"pitwall: {printable(str(error))}", file=sys.stderr)
         for problem in error.errors:
-            print(f"  rejected {problem.where()}: {problem.error}", file=sys.stderr)
+            print(f"  rejected {printable(problem.where())}: {printable(problem.error)}", file=sys.stderr)
         return EXIT_NOTHING_INDEXED
     bar.close()
     for problem in report.errors:
-        print(f"rejected {problem.where()}: {problem.error}", file=sys.stderr)
+        print(f"rejected {printable(problem.where())}: {printable(problem.error)}", file=sys.stderr)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:
@@ -218,16 +241,32 @@ class _ProgressBar:
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     service = _service(settings)
-    questions = (line.strip() for line in sys.stdin) if args.question == "-" else iter([args.question])
-    for question in questions:
-        if not question:
+    if args.question != "-":
+        _print_answer(service.ask(args.question, since=args.since, until=args.until), args.json)
+        return ExitCode.OK
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="surrogateescape")  # a line that is not UTF-8 is reported, not fatal
+    status = ExitCode.OK
+    for line in sys.stdin:
+        if not line.strip():
             continue
-        answer = service.ask(question, since=args.since, until=args.until)
-        if args.json:
-            print(json.dumps(answer_json(answer), ensure_ascii=False), flush=True)
-        else:
-            print(format_answer(answer), flush=True)
-    return EXIT_OK
+        try:
+            answer = service.ask(line, since=args.since, until=args.until)
+        except UserError as error:  # this line only: the others are still answered
+            status = ExitCode.ERROR
+            if args.json:
+                print(json.dumps({"error": str(error)}, ensure_ascii=False), flush=True)
+            print(f"pitwall: {printable(str(error))}", file=sys.stderr)
+            continue
+        _print_answer(answer, args.json)
+    return status
+
+
+def _print_answer(answer: Answer, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(answer_json(answer), ensure_ascii=False), flush=True)
+    else:
+        print(printable(format_answer(answer), lines=True), flush=True)
 
 
 def _search(args: argparse.Namespace, settings: Settings) -> int:
@@ -242,7 +281,10 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
     if not results:
         print("No passages found.")
     for rank, result in enumerate(results, start=1):
-        print(f"{rank}. {result.title} [{result.article_id}] score {result.score:.3f}\n   {result.text}\n")
+        print(
+            f"{rank}. {printable(result.title)} [{printable(result.article_id)}] score {result.score:.3f}\n"
+            f"   {printable(result.text, lines=True)}\n"
+        )
     return EXIT_OK
 
 
@@ -257,7 +299,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_OK
         if not question:
             return EXIT_OK
-        print(format_answer(service.ask(question, context=previous)) + "\n")
+        print(printable(format_answer(service.ask(question, context=previous)), lines=True) + "\n")
         previous = question
 
 

@@ -14,8 +14,30 @@ from bot.settings import Settings
 from index.build import IndexReport, Progress, build_index
 from index.documents import Article
 from index.embedding import Embedder, SentenceTransformerEmbedder, model_id_for
+from index.errors import UserError
 from index.search import Mode, Searcher
 from index.store import load_index
+
+
+class QuestionError(UserError):
+    """A question or query that cannot be answered as given (empty, not UTF-8)."""
+
+
+def checked_text(text: str, what: str = "question") -> str:
+    """`text` stripped; an empty text or one with bytes that are not UTF-8 is a QuestionError."""
+    text = text.strip()
+    if not text:
+        raise QuestionError(f'the {what} is empty: ask something, e.g. "Is Alpine entering IMSA?"')
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:  # undecodable bytes from the command line or stdin
+        code = ord(text[error.start])
+        byte = f"byte 0x{code - 0xDC00:02X}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+        raise QuestionError(
+            f"the {what} is not UTF-8 text ({byte} at character {error.start + 1}); "
+            "type it again or set the terminal to UTF-8"
+        ) from None
+    return text
 
 
 @dataclass(frozen=True)
@@ -82,6 +104,7 @@ class AnswerService:
         self._embedder: Embedder | None = None
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
         self.last_report: IndexReport | None = None
 
     @property
@@ -97,8 +120,15 @@ class AnswerService:
     def searcher(self) -> Searcher:
         searcher = self._searcher
         if searcher is None:
-            searcher = self._searcher = self._load_searcher()
+            with self._load_lock:  # threads asking at once load the index once
+                if self._searcher is None:
+                    self._searcher = self._load_searcher()
+                searcher = self._searcher
         return searcher
+
+    def load(self) -> None:
+        """Load the model and the index now, once, and run one search so the first question is fast."""
+        self.searcher().search("warm-up", 1)
 
     def _load_searcher(self) -> Searcher:
         data = load_index(self.settings.index_dir, model_id=self.model_id)
@@ -166,6 +196,7 @@ class AnswerService:
         until: dt.date | None = None,
         mode: Mode = "hybrid",
     ) -> list[SearchResult]:
+        query = checked_text(query, "query")
         hits = self.searcher().search(query, k, since=since, until=until, mode=mode)
         return [
             SearchResult(
@@ -185,6 +216,7 @@ class AnswerService:
     def ask(
         self, question: str, *, context: str = "", since: dt.date | None = None, until: dt.date | None = None
     ) -> Answer:
+        question = checked_text(question)
         searcher = self.searcher()  # loading the index and model is not part of answering
         started = time.perf_counter()
         answer = compose_answer(

@@ -14,6 +14,7 @@ from index.chunking import ChunkingParams, chunk_article
 from index.dense import DenseIndex
 from index.documents import Article, Chunk, LoadError
 from index.embedding import Embedder
+from index.errors import UserError
 from index.lexical import LexicalIndex, tokenize
 from index.loading import load_corpus
 from index.sentences import quote_units
@@ -34,7 +35,7 @@ class _Embedded:
     unit_vectors: np.ndarray  # float16
 
 
-class NothingToIndex(Exception):
+class NothingToIndex(UserError):
     """No article could be read: the corpus is empty or every file was rejected."""
 
     def __init__(self, message: str, errors: tuple[LoadError, ...] = ()) -> None:

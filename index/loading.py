@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from index.documents import Article, LoadError
+from index.errors import UserError
 from index.html_text import extract_html
 from index.language import detect_language
 
@@ -37,7 +38,7 @@ _DERIVED_TITLE = 80
 _Loaded = Article | LoadError
 
 
-class CorpusError(Exception):
+class CorpusError(UserError):
     """The corpus folder itself cannot be read (missing, not a folder, no permission)."""
 
 

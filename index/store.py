@@ -30,13 +30,14 @@ import numpy as np
 
 from index.dense import DenseIndex
 from index.documents import Article, Chunk
+from index.errors import UserError
 from index.lexical import LexicalIndex
 
 FORMAT_VERSION = 2  # 2: quote units and their vectors
 CURRENT = "current"
 
 
-class IndexStoreError(Exception):
+class IndexStoreError(UserError):
     """The index cannot be read or written; the message says what to do."""
 
 

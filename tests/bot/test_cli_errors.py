@@ -1,0 +1,122 @@
+"""Every failure of a command is one line on stderr and exit 1; under --json also one JSON document."""
+
+import io
+import json
+import logging
+
+import pytest
+
+from bot import cli
+from bot.exit_codes import ExitCode
+from bot.service import AnswerService
+from bot.terminal import PrintableFormatter, printable
+from tests.bot.test_cli import corpus, run  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.usefixtures("corpus")
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("pitwall: ") and "Traceback" not in err
+    return lines[0]
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_missing_corpus_folder_is_one_line(tmp_path, capsys, as_json):
+    argv = ["index", "--corpus", str(tmp_path / "missing")] + (["--json"] if as_json else [])
+    status, out, err = run(capsys, *argv)
+    assert status == ExitCode.ERROR
+    assert "does not exist" in one_line(err) and str(tmp_path / "missing") in err
+    if as_json:
+        assert "does not exist" in json.loads(out)["error"]
+    else:
+        assert out == ""
+
+
+def test_asking_an_index_of_another_model_says_to_re_index(capsys, monkeypatch):
+    assert run(capsys, "index")[0] == ExitCode.OK
+    monkeypatch.setenv("PITWALL_EMBEDDING_MODEL", "another/model")
+    status, out, err = run(capsys, "ask", "Plant Alpine die IMSA?", "--json")
+    assert status == ExitCode.ERROR
+    line = one_line(err)
+    assert "another/model" in line and "re-index" in line
+    assert "re-index" in json.loads(out)["error"]
+
+
+@pytest.mark.parametrize("command", ["ask", "search"])
+@pytest.mark.parametrize(("text", "expected"), [("", "is empty"), ("  ", "is empty"), ("caf\udce9", "0xE9")])
+def test_an_empty_or_undecodable_question_is_one_json_error(capsys, command, text, expected):
+    run(capsys, "index")
+    status, out, err = run(capsys, command, text, "--json")
+    assert status == ExitCode.ERROR
+    assert expected in one_line(err)
+    (document,) = [json.loads(line) for line in out.splitlines()]
+    assert expected in document["error"]
+
+
+def test_every_stdin_line_gets_one_json_document(capsys, monkeypatch):
+    run(capsys, "index")
+    stdin = io.TextIOWrapper(io.BytesIO(b"Plant Alpine die IMSA?\n\xff\xfe?\nWho is Penske?\n"), "utf-8")
+    monkeypatch.setattr("sys.stdin", stdin)
+    status, out, err = run(capsys, "ask", "-", "--json")
+    documents = [json.loads(line) for line in out.splitlines()]
+    assert status == ExitCode.ERROR
+    assert [d.get("question") for d in documents] == ["Plant Alpine die IMSA?", None, "Who is Penske?"]
+    assert "not UTF-8" in documents[1]["error"] and "0xFF" in err
+
+
+def test_search_without_an_index_prints_an_error_document(capsys):
+    status, out, err = run(capsys, "search", "Penske", "--json")
+    assert status == ExitCode.ERROR
+    assert "pitwall index" in json.loads(out)["error"] and "pitwall index" in one_line(err)
+
+
+def test_an_invalid_setting_is_one_line_naming_it(capsys, monkeypatch):
+    monkeypatch.setenv("PITWALL_LEXICAL_WEIGHT", "2")
+    status, _, err = run(capsys, "search", "Penske")
+    assert status == ExitCode.ERROR
+    assert "PITWALL_LEXICAL_WEIGHT" in one_line(err)
+
+
+def test_an_unexpected_failure_is_one_line_too(capsys, monkeypatch):
+    run(capsys, "index")
+
+    def broken(*args, **kwargs):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(AnswerService, "search", broken)
+    status, out, err = run(capsys, "search", "Penske", "--json")
+    assert status == ExitCode.ERROR
+    assert "internal error (KeyError" in one_line(err)
+    assert "internal error" in json.loads(out)["error"]
+
+
+def test_control_characters_from_articles_never_reach_the_terminal(corpus, capsys):  # noqa: F811
+    (corpus / "esc.txt").write_text("Penske \x1b[2J\x07 title\n\nPenske wins \x1b]0;pwned\x07 again.\n")
+    run(capsys, "index")
+    status, out, _ = run(capsys, "search", "Penske wins", "-k", "3")
+    assert status == ExitCode.OK
+    assert "\x1b" not in out and "\x07" not in out
+    assert "\\x1b[2J\\x07" in out
+
+
+def test_a_file_name_cannot_forge_report_lines(corpus, capsys):  # noqa: F811
+    (corpus / "bad\nrejected forged.md").write_bytes(b"\xff not utf-8")
+    status, _, err = run(capsys, "index")
+    assert status == ExitCode.SOME_REJECTED
+    (line,) = [line for line in err.splitlines() if line.startswith("rejected")]
+    assert line.startswith("rejected bad\\x0arejected forged.md:1: not UTF-8")
+
+
+def test_printable_escapes_controls_and_undecodable_bytes():
+    assert printable("a\x1b[31mb\x07\u202ec\udcff\nd") == "a\\x1b[31mb\\x07\\u202ec\\xff\\x0ad"
+    assert printable("line\n\tnext\r", lines=True) == "line\n\tnext\\x0d"
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "file %s", ("a\nb\x1b",), None)
+    assert PrintableFormatter("%(message)s").format(record) == "file a\\x0ab\\x1b"
+
+
+def test_the_exit_codes_are_the_ones_the_readme_lists():
+    readme = (cli.Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for code in ExitCode:
+        assert f"| {code.value} | `{code.name}` |" in readme
