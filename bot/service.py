@@ -13,7 +13,7 @@ from bot.answers import Answer, compose_answer
 from bot.settings import Settings
 from index.build import IndexReport, Progress, build_index
 from index.documents import Article
-from index.embedding import Embedder, SentenceTransformerEmbedder, model_id_for
+from index.embedding import Embedder, SentenceTransformerEmbedder
 from index.errors import UserError
 from index.search import Mode, Searcher
 from index.store import load_index
@@ -107,10 +107,6 @@ class AnswerService:
         self._load_lock = threading.Lock()
         self.last_report: IndexReport | None = None
 
-    @property
-    def model_id(self) -> str:
-        return model_id_for(self.settings.embedding_model, self.settings.embedding_backend)
-
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
@@ -131,7 +127,7 @@ class AnswerService:
         self.searcher().search("warm-up", 1)
 
     def _load_searcher(self) -> Searcher:
-        data = load_index(self.settings.index_dir, model_id=self.model_id)
+        data = load_index(self.settings.index_dir, model_id=self.settings.model_id)
         return Searcher(data, self.embedder(), lexical_weight=self.settings.lexical_weight)
 
     def reindex(
@@ -156,7 +152,7 @@ class AnswerService:
         return build_index(
             self.settings.corpus_dir,
             self.settings.index_dir,
-            model_id=self.model_id,
+            model_id=self.settings.model_id,
             get_embedder=get_embedder,
             overlap_sentences=self.settings.chunk_overlap_sentences,
             target_tokens=self.settings.chunk_target_tokens,

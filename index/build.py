@@ -82,97 +82,135 @@ def build_index(
 ) -> IndexReport:
     """Bring the index in `index_dir` up to date with `corpus_dir` and publish it atomically.
 
-    The embedder is only asked for when something has to be chunked and embedded, so a run with
-    nothing changed does not load the model.
+    Four steps: read the corpus, compare it with the published index, embed what is new or changed,
+    and assemble and publish the new generation. The embedder is only asked for when something has to
+    be chunked and embedded, so a run with nothing changed does not load the model.
     """
-
-    def chunking(max_tokens: int) -> ChunkingParams:
-        return ChunkingParams(max_tokens, overlap_sentences, target_tokens)
-
     started = time.perf_counter()
+    articles, errors = _read_corpus(corpus_dir)
+    with build_lock(index_dir):
+        changes = _compare(articles, read_manifest(index_dir), model_id, overlap_sentences, target_tokens)
+        if changes.nothing_changed:
+            return changes.report(changes.previous_chunks, 0, errors, time.perf_counter() - started)
+
+        old = load_index(index_dir, model_id=model_id) if changes.reusable else None
+        kept = _vectors_by_article(old, changes.hashes) if old else {}
+        embedder = get_embedder()
+        chunking = ChunkingParams(embedder.max_tokens, overlap_sentences, target_tokens)
+        to_embed = [article for article in articles if article.id not in kept]
+        fresh = _chunk_and_embed(to_embed, embedder, chunking, progress)
+
+        data = _assemble(articles, {**kept, **fresh}, changes.hashes, model_id, chunking)
+        publish(index_dir, data)
+        embedded = sum(len(item.chunks) for item in fresh.values())
+        return changes.report(data.manifest.chunks, embedded, errors, time.perf_counter() - started)
+
+
+def _read_corpus(corpus_dir: Path) -> tuple[list[Article], tuple[LoadError, ...]]:
+    """The corpus's articles in id order and the files it rejected; nothing at all is an error."""
     loaded = load_corpus(corpus_dir)
     if not loaded.articles:
         reason = "every file was rejected" if loaded.errors else "it holds no article files"
         raise NothingToIndex(f"nothing to index in {corpus_dir}: {reason}", loaded.errors)
-    articles = sorted(loaded.articles, key=lambda article: article.id)
-    hashes = {article.id: article.content_hash() for article in articles}
+    return sorted(loaded.articles, key=lambda article: article.id), loaded.errors
 
-    with build_lock(index_dir):
-        previous = read_manifest(index_dir)
-        reusable = (
-            previous is not None
-            and previous.format_version == FORMAT_VERSION
-            and previous.model_id == model_id
-            and previous.chunking == chunking(previous.max_tokens).to_json()
-        )
-        old_hashes = previous.article_hashes if reusable else {}
-        added = sum(1 for id_ in hashes if id_ not in old_hashes)
-        changed = sum(1 for id_, digest in hashes.items() if id_ in old_hashes and old_hashes[id_] != digest)
-        removed = sum(1 for id_ in old_hashes if id_ not in hashes)
 
-        if reusable and hashes == old_hashes:
-            return IndexReport(
-                len(articles), previous.chunks, 0, 0, 0, 0, loaded.errors, time.perf_counter() - started
-            )
+@dataclass(frozen=True)
+class _Changes:
+    """How the corpus differs from the published index. When the published index cannot be reused
+    (none yet, another format, model or chunking) every article counts as added."""
 
-        old = load_index(index_dir, model_id=model_id) if reusable else None
-        kept = _vectors_by_article(old, hashes) if old else {}
-        to_embed = [article for article in articles if article.id not in kept]
-        embedder = get_embedder()
-        fresh = _chunk_and_embed(to_embed, embedder, chunking(embedder.max_tokens), progress)
+    hashes: dict[str, str]  # content hash of every article now in the corpus
+    reusable: bool  # the published index's vectors can be kept for unchanged articles
+    previous_chunks: int
+    added: int
+    changed: int
+    removed: int
 
-        rows: list[tuple[int, int, int, int]] = []
-        texts_tokens: list[list[str]] = []
-        vector_parts: list[np.ndarray] = []
-        unit_rows: list[np.ndarray] = []
-        unit_vector_parts: list[np.ndarray] = []
-        for row, article in enumerate(articles):
-            embedded = kept.get(article.id) or fresh[article.id]
-            for chunk in embedded.chunks:
-                rows.append((row, chunk.position, chunk.start, chunk.end))
-                texts_tokens.append(tokenize(chunk.text, article.language))
-            vector_parts.append(embedded.vectors)
-            unit_rows.append(np.column_stack([np.full(len(embedded.units), row), embedded.units]))
-            unit_vector_parts.append(embedded.unit_vectors)
+    @property
+    def nothing_changed(self) -> bool:
+        return self.reusable and not (self.added or self.changed or self.removed)
 
-        vectors = np.ascontiguousarray(np.concatenate(vector_parts), dtype=np.float32)
-        dense = DenseIndex.build(vectors)
-        manifest = Manifest(
-            format_version=FORMAT_VERSION,
-            model_id=model_id,
-            dimension=int(vectors.shape[1]),
-            max_tokens=embedder.max_tokens,
-            chunking=chunking(embedder.max_tokens).to_json(),
-            article_hashes=hashes,
-            articles=len(articles),
-            chunks=len(rows),
-            built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            dense_index=dense.kind,
-        )
-        publish(
-            index_dir,
-            IndexData(
-                manifest=manifest,
-                articles=tuple(articles),
-                chunk_table=np.asarray(rows, dtype=np.int64).reshape(-1, 4),
-                vectors=vectors,
-                dense=dense,
-                lexical=LexicalIndex.build(texts_tokens),
-                unit_table=np.concatenate(unit_rows).astype(np.int64).reshape(-1, 3),
-                unit_vectors=np.concatenate(unit_vector_parts).astype(np.float16),
-            ),
-        )
-        embedded = sum(len(item.chunks) for item in fresh.values())
+    def report(
+        self, chunks: int, embedded: int, errors: tuple[LoadError, ...], seconds: float
+    ) -> IndexReport:
         return IndexReport(
-            len(articles),
-            len(rows),
-            added,
-            changed,
-            removed,
-            embedded,
-            loaded.errors,
-            time.perf_counter() - started,
+            len(self.hashes), chunks, self.added, self.changed, self.removed, embedded, errors, seconds
         )
+
+
+def _compare(
+    articles: list[Article],
+    previous: Manifest | None,
+    model_id: str,
+    overlap_sentences: int,
+    target_tokens: int | None,
+) -> _Changes:
+    hashes = {article.id: article.content_hash() for article in articles}
+    reusable = (
+        previous is not None
+        and previous.format_version == FORMAT_VERSION
+        and previous.model_id == model_id
+        and previous.chunking
+        == ChunkingParams(previous.max_tokens, overlap_sentences, target_tokens).to_json()
+    )
+    old_hashes = previous.article_hashes if reusable else {}
+    return _Changes(
+        hashes=hashes,
+        reusable=reusable,
+        previous_chunks=previous.chunks if previous is not None else 0,
+        added=sum(1 for id_ in hashes if id_ not in old_hashes),
+        changed=sum(1 for id_, digest in hashes.items() if id_ in old_hashes and old_hashes[id_] != digest),
+        removed=sum(1 for id_ in old_hashes if id_ not in hashes),
+    )
+
+
+def _assemble(
+    articles: list[Article],
+    embedded: dict[str, _Embedded],
+    hashes: dict[str, str],
+    model_id: str,
+    chunking: ChunkingParams,
+) -> IndexData:
+    """One generation of the index from every article's chunks, quote units and vectors, in article order."""
+    rows: list[tuple[int, int, int, int]] = []
+    texts_tokens: list[list[str]] = []
+    vector_parts: list[np.ndarray] = []
+    unit_rows: list[np.ndarray] = []
+    unit_vector_parts: list[np.ndarray] = []
+    for row, article in enumerate(articles):
+        item = embedded[article.id]
+        for chunk in item.chunks:
+            rows.append((row, chunk.position, chunk.start, chunk.end))
+            texts_tokens.append(tokenize(chunk.text, article.language))
+        vector_parts.append(item.vectors)
+        unit_rows.append(np.column_stack([np.full(len(item.units), row), item.units]))
+        unit_vector_parts.append(item.unit_vectors)
+
+    vectors = np.ascontiguousarray(np.concatenate(vector_parts), dtype=np.float32)
+    dense = DenseIndex.build(vectors)
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        model_id=model_id,
+        dimension=int(vectors.shape[1]),
+        max_tokens=chunking.max_tokens,
+        chunking=chunking.to_json(),
+        article_hashes=hashes,
+        articles=len(articles),
+        chunks=len(rows),
+        built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        dense_index=dense.kind,
+    )
+    return IndexData(
+        manifest=manifest,
+        articles=tuple(articles),
+        chunk_table=np.asarray(rows, dtype=np.int64).reshape(-1, 4),
+        vectors=vectors,
+        dense=dense,
+        lexical=LexicalIndex.build(texts_tokens),
+        unit_table=np.concatenate(unit_rows).astype(np.int64).reshape(-1, 3),
+        unit_vectors=np.concatenate(unit_vector_parts).astype(np.float16),
+    )
 
 
 def _vectors_by_article(old: IndexData, hashes: dict[str, str]) -> dict[str, _Embedded]:

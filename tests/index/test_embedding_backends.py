@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from bot.settings import Settings
 from index import onnx_export
 from index.embedding import BACKENDS, DEFAULT_MODEL, SentenceTransformerEmbedder
 from index.onnx_export import int8_config_for_cpu, model_cache_key
@@ -115,11 +117,44 @@ def test_query_ranking_agrees_with_torch(embedders, backend):
     assert best(embedders[backend]) == EXPECTED_BEST
 
 
+def _expected_int8_config() -> str:
+    """The best int8 kernel this CPU has, read from /proc/cpuinfo here, apart from `int8_config_for_cpu`."""
+    text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    flags = {
+        word
+        for line in text.splitlines()
+        if line.startswith(("flags", "Features"))
+        for word in line.split(":", 1)[1].split()
+    }
+    for flag, config in (
+        ("avx512_vnni", "avx512_vnni"),
+        ("avx512f", "avx512"),
+        ("avx2", "avx2"),
+        ("asimd", "arm64"),
+    ):
+        if flag in flags:
+            return config
+    pytest.skip("a CPU without avx2 or asimd flags")
+
+
 @pytest.mark.integration
 def test_model_id_separates_backends_whose_vectors_differ(embedders):
     assert embedders["torch"].model_id == DEFAULT_MODEL
     assert embedders["onnx"].model_id == DEFAULT_MODEL  # same vectors to ~1e-5: indexes stay compatible
-    assert embedders["onnx-int8"].model_id == f"{DEFAULT_MODEL}+onnx-int8-{int8_config_for_cpu()}"
+    int8 = embedders["onnx-int8"]
+    assert int8.model_id == f"{DEFAULT_MODEL}+onnx-int8-{_expected_int8_config()}"
+    assert int8.model_id.endswith("+" + int8.onnx_path.parent.name)  # names the weights actually quantized
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_settings_give_the_model_id_the_embedder_records(embedders, backend):
+    """The service checks an index against `Settings.model_id` before loading the model: it must be the id
+    the embedder of the same settings writes into the index."""
+    assert (
+        Settings(embedding_model=DEFAULT_MODEL, embedding_backend=backend).model_id
+        == embedders[backend].model_id
+    )
 
 
 @pytest.mark.integration
