@@ -13,7 +13,7 @@ from bot.answers import Answer, compose_answer
 from bot.settings import Settings
 from index.build import IndexReport, Progress, build_index
 from index.documents import Article
-from index.embedding import Embedder, SentenceTransformerEmbedder
+from index.embedding import Embedder, create_embedder
 from index.errors import UserError
 from index.search import Mode, Searcher
 from index.store import load_index
@@ -75,7 +75,7 @@ class ServiceStatus:
 def embedder_recipe(settings: Settings) -> Callable[[], Embedder]:
     """How to make the settings' embedder, as a picklable callable (Ray workers make their own with it)."""
     return functools.partial(
-        SentenceTransformerEmbedder,
+        create_embedder,
         settings.embedding_model,
         query_prompt=settings.query_prompt,
         passage_prompt=settings.passage_prompt,
@@ -171,7 +171,7 @@ class AnswerService:
             nonlocal stop_ray
             stop_ray = ray_embedding.connect(address, cpus=workers)
             count = workers or ray_embedding.cluster_cpus()
-            started.append(ray_embedding.RayEmbedder(self.embedder(), self._recipe(self.settings), count))
+            started.append(ray_embedding.ray_embedder(self.embedder(), self._recipe(self.settings), count))
             return started[0]
 
         try:

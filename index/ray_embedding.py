@@ -4,9 +4,10 @@
 ADDRESS is "local" (start a Ray instance on this machine, or use the one this process already runs),
 "auto" (join the cluster this machine belongs to) or "ray://host:10001" (a Ray client connection).
 
-Each worker is an actor holding one copy of the embedding model, built by the same factory as the local
-embedder, on one CPU. A batch of passages is split into contiguous slices, one per worker, in the order
-the build hands them (sorted by length), and the vectors come back in that order. A worker whose model id
+Each worker is an actor holding one copy of the embedding model, built by the same recipe as the local
+embedder (it embeds with the threads its node gives it). The texts of a call are cut into the local
+embedder's own batches (sorted by length) and each worker gets a run of whole batches, so every text is
+padded and batched as it would be here and the vectors equal a local build's. A worker whose model id
 differs from the local one (another model, or int8 weights quantized for another instruction set) is
 refused: its vectors would not match the index.
 
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import ray
 
-from index.embedding import Embedder
+from index.embedding import Embedder, SpanEmbedder
 
 LOCAL = "local"
 
@@ -45,6 +46,11 @@ class _EmbeddingWorker:
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self._embedder.embed_passages(texts)
+
+    def embed_passages_and_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return self._embedder.embed_passages_and_spans(texts, spans)  # type: ignore[attr-defined]
 
 
 def connect(address: str, cpus: int | None = None) -> bool:
@@ -108,20 +114,77 @@ class RayEmbedder:
         return self._local.embed_queries(texts)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        texts = list(texts)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        size = math.ceil(len(texts) / len(self._actors))
-        slices = [texts[begin : begin + size] for begin in range(0, len(texts), size)]
+        plan = self._plan(texts)
         parts = ray.get(
-            [actor.embed_passages.remote(part) for actor, part in zip(self._actors, slices, strict=False)]
+            [
+                actor.embed_passages.remote([texts[i] for i in part])
+                for actor, part in zip(self._actors, plan, strict=False)
+            ]
         )
-        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for part, found in zip(plan, parts, strict=True):
+            vectors[part] = found
+        return vectors
+
+    def _plan(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Which texts each worker embeds: whole batches of the local embedder, in its order (by length
+        in word pieces, as it cuts a call into batches), a contiguous run of batches per worker. A worker
+        so pads and batches every text as this machine would, and the vectors come out the same (with
+        int8 weights, activations are quantized per batch: another batch would shift them)."""
+        limit = self.max_tokens
+        lengths = [min(n, limit) for n in self._local.token_lengths(texts)]
+        order = np.array(sorted(range(len(texts)), key=lambda i: lengths[i]), dtype=np.int64)
+        batch = int(getattr(self._local, "batch_size", 32))
+        batches = math.ceil(len(texts) / batch)
+        per_worker = math.ceil(batches / len(self._actors))
+        step = per_worker * batch
+        return [order[begin : begin + step] for begin in range(0, len(texts), step)]
 
     def close(self) -> None:
         for actor in self._actors:
             ray.kill(actor)
         self._actors = []
+
+
+class RaySpanEmbedder(RayEmbedder):
+    """A `RayEmbedder` over a model that pools span vectors from the passage's forward pass
+    (`SpanEmbedder`): the build's quote units are pooled on the workers as they are locally."""
+
+    def embed_passages_and_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if len(spans) != len(texts):
+            raise ValueError(f"{len(texts)} passages but spans for {len(spans)}")
+        offsets = np.cumsum([0, *(len(s) for s in spans)])
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        pooled = np.zeros((int(offsets[-1]), self.dimension), dtype=np.float32)
+        if not texts:
+            return vectors, pooled
+        plan = self._plan(texts)
+        parts = ray.get(
+            [
+                actor.embed_passages_and_spans.remote(
+                    [texts[i] for i in part], [list(spans[i]) for i in part]
+                )
+                for actor, part in zip(self._actors, plan, strict=False)
+            ]
+        )
+        for part, (found, found_spans) in zip(plan, parts, strict=True):
+            vectors[part] = found
+            start = 0
+            for i in part:  # the worker's span vectors come passage by passage, in its order
+                count = len(spans[i])
+                pooled[offsets[i] : offsets[i] + count] = found_spans[start : start + count]
+                start += count
+        return vectors, pooled
+
+
+def ray_embedder(local: Embedder, factory: Callable[[], Embedder], workers: int) -> RayEmbedder:
+    """The Ray embedder that embeds as `local` does (pooling spans if `local` can)."""
+    kind = RaySpanEmbedder if isinstance(local, SpanEmbedder) else RayEmbedder
+    return kind(local, factory, workers)
 
 
 def shutdown() -> None:

@@ -10,7 +10,7 @@ from index.build import NothingToIndex, build_index
 from index.search import Searcher
 from index.store import IndexBusy, IndexMismatch, IndexNotFound, build_lock, current_generation, load_index
 from tests.conftest import write_article
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, FakeSpanEmbedder
 
 MODEL = FakeEmbedder.model_id
 
@@ -114,6 +114,54 @@ def test_a_changed_article_is_re_embedded_alone_and_its_old_text_is_gone(corpus,
     data = load_index(tmp_path / "index", model_id=MODEL)
     assert len(data.chunk_table) == len(data.vectors) == len(data.dense) == data.manifest.chunks
     assert not any("Porsche" in data.chunk(row).text for row in range(len(data.chunk_table)))
+
+
+def unit_texts_and_vectors(index_dir, model_id):
+    data = load_index(index_dir, model_id=model_id)
+    texts = [data.articles[row].text[start:end] for row, start, end in data.unit_table]
+    return texts, np.asarray(data.unit_vectors, dtype=np.float32)
+
+
+def test_a_span_embedder_reads_every_text_once_and_pools_the_sentences_from_their_chunks(corpus, tmp_path):
+    embedder = FakeSpanEmbedder()
+
+    build_index(corpus, tmp_path / "index", model_id=embedder.model_id, get_embedder=lambda: embedder)
+
+    data = load_index(tmp_path / "index", model_id=embedder.model_id)
+    chunk_texts = [data.chunk(row).text for row in range(len(data.chunk_table))]
+    assert sorted(embedder.passages) == sorted(chunk_texts)  # no sentence embedded a second time
+    texts, vectors = unit_texts_and_vectors(tmp_path / "index", embedder.model_id)
+    assert len(texts) == 6
+    np.testing.assert_allclose(vectors, embedder.embed_passages(texts), atol=1e-3)  # float16 in the index
+
+
+def test_sentences_no_chunk_holds_whole_are_embedded_on_their_own(tmp_path):
+    corpus = tmp_path / "corpus"
+    long = "Der Wagen fuhr in der letzten Runde der Langstrecke noch an drei Gegnern vorbei."
+    write_article(corpus, "lang", "Lang", f"Kurz gesagt. {long}")
+    embedder = FakeSpanEmbedder(max_tokens=6)  # the long sentence is cut into pieces for the chunks
+
+    build_index(corpus, tmp_path / "index", model_id=embedder.model_id, get_embedder=lambda: embedder)
+
+    assert long in embedder.passages and embedder.passages.count("Kurz gesagt.") == 1  # a chunk itself
+    texts, vectors = unit_texts_and_vectors(tmp_path / "index", embedder.model_id)
+    assert texts == ["Kurz gesagt.", long]
+    np.testing.assert_allclose(vectors, embedder.embed_passages(texts), atol=1e-3)
+
+
+def test_sentences_the_model_cut_off_are_embedded_on_their_own(corpus, tmp_path):
+    class CutOff(FakeSpanEmbedder):
+        def embed_passages_and_spans(self, texts, spans):
+            vectors, span_vectors = super().embed_passages_and_spans(texts, spans)
+            return vectors, np.zeros_like(span_vectors)  # as if every sentence lay past the token limit
+
+    embedder = CutOff()
+
+    build_index(corpus, tmp_path / "index", model_id=embedder.model_id, get_embedder=lambda: embedder)
+
+    texts, vectors = unit_texts_and_vectors(tmp_path / "index", embedder.model_id)
+    assert set(texts) <= set(embedder.passages)
+    np.testing.assert_allclose(vectors, embedder.embed_passages(texts), atol=1e-3)
 
 
 def test_a_removed_article_leaves_nothing_behind(corpus, tmp_path, fake_embedder):

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("ray")
 
 from bot import cli  # noqa: E402
-from bot.service import AnswerService  # noqa: E402
+from bot.service import AnswerService, embedder_recipe, make_embedder  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from index import ray_embedding  # noqa: E402
 from index.store import load_index  # noqa: E402
@@ -29,6 +29,12 @@ def ray_session():
 
 
 @pytest.fixture(scope="module")
+def local_embedder():
+    """The default embedder (ONNX int8, pooling quote units from their chunk's forward pass)."""
+    return make_embedder(Settings())
+
+
+@pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     folder = tmp_path_factory.mktemp("corpus")
     shutil.copytree(SHIPPED_CORPUS, folder, dirs_exist_ok=True)
@@ -36,8 +42,9 @@ def corpus(tmp_path_factory):
 
 
 def service_for(corpus, index_dir, embedder) -> AnswerService:
-    settings = Settings(corpus_dir=corpus, index_dir=index_dir, embedding_backend="torch")  # = real_embedder
-    return AnswerService(settings, embedder_factory=lambda _: embedder)
+    return AnswerService(
+        Settings(corpus_dir=corpus, index_dir=index_dir), embedder_factory=lambda _: embedder
+    )
 
 
 def quotes(service: AnswerService) -> list[tuple[str, str]]:
@@ -45,11 +52,11 @@ def quotes(service: AnswerService) -> list[tuple[str, str]]:
 
 
 def test_ray_build_equals_a_local_build_and_a_rerun_embeds_nothing(
-    ray_session, corpus, tmp_path, real_embedder, monkeypatch, capsys
+    ray_session, corpus, tmp_path, local_embedder, monkeypatch, capsys
 ):
-    local = service_for(corpus, tmp_path / "local", real_embedder)
+    local = service_for(corpus, tmp_path / "local", local_embedder)
     assert local.reindex().engine == "local"
-    monkeypatch.setattr(cli, "_service", lambda _: service_for(corpus, tmp_path / "ray", real_embedder))
+    monkeypatch.setattr(cli, "_service", lambda _: service_for(corpus, tmp_path / "ray", local_embedder))
 
     status = cli.main(["index", "--ray", "local", "--json"])
     report = json.loads(capsys.readouterr().out)
@@ -57,9 +64,9 @@ def test_ray_build_equals_a_local_build_and_a_rerun_embeds_nothing(
     assert report["embedding"] == {"engine": "ray", "workers": 2}
     assert report["embedded_chunks"] == report["chunks"] > 0
 
-    by_ray = service_for(corpus, tmp_path / "ray", real_embedder)
+    by_ray = service_for(corpus, tmp_path / "ray", local_embedder)
     assert quotes(by_ray) == quotes(local) != []
-    model = real_embedder.model_id
+    model = local_embedder.model_id
     a, b = load_index(tmp_path / "local", model_id=model), load_index(tmp_path / "ray", model_id=model)
     for mine, theirs in ((a.vectors, b.vectors), (a.unit_vectors, b.unit_vectors)):
         cosines = np.sum(np.asarray(mine, np.float32) * np.asarray(theirs, np.float32), axis=1)
@@ -69,12 +76,20 @@ def test_ray_build_equals_a_local_build_and_a_rerun_embeds_nothing(
     assert (again.embedded_chunks, again.engine, again.workers) == (0, "ray", 0)  # Ray not even needed
 
 
-def test_a_worker_with_another_model_is_refused(ray_session, real_embedder):
+def test_a_worker_with_another_model_is_refused(ray_session, local_embedder):
     with pytest.raises(ray_embedding.RayEmbeddingError, match="same model"):
-        ray_embedding.RayEmbedder(real_embedder, _recipe(embedding_backend="onnx-int8"), workers=1)
+        ray_embedding.ray_embedder(local_embedder, embedder_recipe(Settings(embedding_backend="onnx")), 1)
 
 
-def _recipe(**overrides):
-    from bot.service import embedder_recipe
-
-    return embedder_recipe(Settings(**{"embedding_backend": "torch", **overrides}))
+def test_two_workers_share_a_call_and_embed_as_this_machine(ray_session, local_embedder):
+    texts = [f"Satz {n}: " + "Alpine plant keinen Einstieg in die IMSA. " * (n % 7 + 1) for n in range(100)]
+    spans = [[(0, 4), (len(f"Satz {n}: "), len(f"Satz {n}: Alpine"))] for n in range(len(texts))]
+    embedder = ray_embedding.ray_embedder(local_embedder, embedder_recipe(Settings()), 2)
+    try:
+        assert [len(part) for part in embedder._plan(texts)] == [64, 36]  # whole batches of 32
+        vectors, pooled = embedder.embed_passages_and_spans(texts, spans)
+    finally:
+        embedder.close()
+    expected, expected_pooled = local_embedder.embed_passages_and_spans(texts, spans)
+    assert np.sum(vectors * expected, axis=1).min() >= 0.999
+    assert np.sum(pooled * expected_pooled, axis=1).min() >= 0.999
