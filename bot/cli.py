@@ -372,15 +372,23 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 def _bot(args: argparse.Namespace, settings: Settings) -> int:
     from bot.discord_bot import DiscordSettings, run_bot
     from index.build import NothingToIndex
+    from index.loading import CorpusError
+    from index.store import read_manifest
 
     discord_settings = DiscordSettings()
+    discord_settings.require_token()  # before the start-up re-index, which may take minutes
     service = _service(settings)
     try:
         report = service.reindex(progress=_ProgressBar().update)
     except NothingToIndex as error:
         print(f"pitwall: {error}", file=sys.stderr)
         return EXIT_NOTHING_INDEXED
-    print(f"index: {report.articles} articles, {report.chunks} chunks", file=sys.stderr)
+    except CorpusError as error:  # e.g. no corpus folder on this machine: serve the index if there is one
+        if read_manifest(settings.index_dir) is None:
+            raise
+        print(f"pitwall: {error}; answering from the existing index", file=sys.stderr)
+    else:
+        print(f"index: {report.articles} articles, {report.chunks} chunks", file=sys.stderr)
     return run_bot(discord_settings, service)
 
 
