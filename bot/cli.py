@@ -317,10 +317,9 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     result = evaluate(
         args.squad,
         args.questions,
+        settings=settings,
         embedder=embedder,
-        model_id=settings.model_id,
         work_dir=work_dir,
-        lexical_weight=settings.lexical_weight,
         progress=lambda message: print(message, file=sys.stderr),
     )
     if args.json:
@@ -343,11 +342,9 @@ def _eval_abstention(args: argparse.Namespace, settings: Settings, work_dir: Pat
     result = evaluate_abstention(
         args.squad,
         args.questions,
+        settings=settings,
         embedder=embedder,
-        model_id=settings.model_id,
         work_dir=work_dir,
-        lexical_weight=settings.lexical_weight,
-        min_evidence=settings.min_evidence,
         progress=lambda message: print(message, file=sys.stderr),
     )
     if args.json:

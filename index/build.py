@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.chunking import ChunkingParams, chunk_article
+from index.chunking import OVERLAP_SENTENCES, ChunkingParams, chunk_article
 from index.dense import DenseIndex
 from index.documents import Article, Chunk, LoadError
 from index.embedding import Embedder, SpanEmbedder
@@ -76,7 +76,7 @@ def build_index(
     *,
     model_id: str,
     get_embedder: Callable[[], Embedder],
-    overlap_sentences: int = 1,
+    overlap_sentences: int = OVERLAP_SENTENCES,
     target_tokens: int | None = None,
     progress: Progress | None = None,
 ) -> IndexReport:
