@@ -87,6 +87,15 @@ def _parser() -> argparse.ArgumentParser:
     p = command("index", _index, "build or update the index from the corpus folder")
     p.add_argument("--corpus", type=Path, help="corpus folder (default: PITWALL_CORPUS_DIR or corpus/)")
     p.add_argument("--index", type=Path, help="index folder (default: PITWALL_INDEX_DIR or .index/)")
+    p.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="embed on Ray workers: 'local' (start Ray here), 'auto' or 'ray://host:10001' (join a cluster); "
+        "needs pitwall[ray]",
+    )
+    p.add_argument(
+        "--ray-workers", type=_positive, metavar="N", help="Ray workers (default: one per CPU of the cluster)"
+    )
     p.add_argument("--json", action="store_true", help="print the report as one JSON document")
 
     p = command("ask", _ask, "answer a question with cited quotes ('-': one question per line on stdin)")
@@ -155,6 +164,12 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024-05-31") from None
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
 def _sizes(text: str) -> tuple[int, ...]:
     try:
         sizes = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
@@ -174,10 +189,12 @@ def _service(settings: Settings):
 def _index(args: argparse.Namespace, settings: Settings) -> int:
     from index.build import NothingToIndex
 
+    if args.ray_workers and not args.ray:
+        raise ValueError("--ray-workers needs --ray ADDRESS")
     service = _service(settings)
     bar = _ProgressBar()
     try:
-        report = service.reindex(progress=bar.update)
+        report = service.reindex(progress=bar.update, ray=args.ray, ray_workers=args.ray_workers)
     except NothingToIndex as error:
         bar.close()
         if args.json:
@@ -195,7 +212,8 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"{report.articles} articles, {report.chunks} chunks in {settings.index_dir} "
             f"({report.added} added, {report.changed} changed, {report.removed} removed, "
-            f"{report.embedded_chunks} chunks embedded, {len(report.errors)} files rejected) "
+            f"{report.embedded_chunks} chunks embedded ({report.engine}, {report.workers} workers), "
+            f"{len(report.errors)} files rejected) "
             f"in {report.seconds:.1f} s"
         )
     return EXIT_SOME_REJECTED if report.errors else EXIT_OK

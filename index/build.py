@@ -53,6 +53,8 @@ class IndexReport:
     embedded_chunks: int
     errors: tuple[LoadError, ...]
     seconds: float
+    engine: str = "local"  # what embedded: "local" (this process) or "ray"
+    workers: int = 1  # processes that embedded (Ray workers; 0 if Ray had nothing to embed)
 
     def to_json(self) -> dict:
         return {
@@ -64,6 +66,7 @@ class IndexReport:
             "embedded_chunks": self.embedded_chunks,
             "errors": [error.to_json() for error in self.errors],
             "seconds": round(self.seconds, 3),
+            "embedding": {"engine": self.engine, "workers": self.workers},
         }
 
 
