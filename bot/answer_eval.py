@@ -16,14 +16,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.answers import Answer, compose_answer
+from bot.answers import Answer
 from bot.evaluation import read_squad
-from index.build import build_index
+from bot.service import AnswerService
+from bot.settings import Settings
 from index.documents import Article
 from index.embedding import Embedder
-from index.search import Searcher
-from index.store import load_index
-from index.translation import english_to_german
 
 
 @dataclass(frozen=True)
@@ -108,18 +106,16 @@ def evaluate_answers(
     articles: Sequence[Article],
     questions: Sequence[AnswerQuestion],
     *,
+    settings: Settings,
     embedder: Embedder,
-    model_id: str,
     work_dir: Path,
-    lexical_weight: float,
-    min_evidence: float,
     progress: Callable[[str], None] = lambda message: None,
 ) -> dict:
-    """Index `articles` (kept in `work_dir` while unchanged), ask every question, and report the shares
-    overall and per split and language."""
-    searcher = _searcher(articles, embedder, model_id, work_dir, lexical_weight, progress)
+    """Index `articles` (kept in `work_dir` while unchanged) and ask every question the way `pitwall ask`
+    does, with every setting; report the shares overall and per split and language."""
+    service = _service(articles, settings, embedder, work_dir, progress)
     progress(f"asking {len(questions)} questions")
-    results = [(q, compose_answer(searcher, q.text, min_evidence=min_evidence)) for q in questions]
+    results = [(q, service.ask(q.text)) for q in questions]
     report: dict = {"articles": len(articles), "answers": summarize(results)}
     groups: dict[str, dict[str, list]] = {}
     for question, answer in results:
@@ -131,25 +127,24 @@ def evaluate_answers(
     return report
 
 
-def _searcher(
+def _service(
     articles: Sequence[Article],
+    settings: Settings,
     embedder: Embedder,
-    model_id: str,
     work_dir: Path,
-    lexical_weight: float,
     progress: Callable[[str], None],
-) -> Searcher:
+) -> AnswerService:
+    """An answer service over `articles`, written as one JSON Lines dump and indexed in a folder named by
+    their content (reused while unchanged)."""
     fields = ({key: value for key, value in a.to_json().items() if key != "path"} for a in articles)
     dump = "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in fields)
-    key = hashlib.sha256(dump.encode() + model_id.encode()).hexdigest()[:16]
+    key = hashlib.sha256(dump.encode() + settings.model_id.encode()).hexdigest()[:16]
     corpus_dir, index_dir = work_dir / key / "corpus", work_dir / key / "index"
     corpus_dir.mkdir(parents=True, exist_ok=True)
     (corpus_dir / "articles.jsonl").write_text(dump, encoding="utf-8")
     progress(f"indexing {len(articles)} articles")
-    build_index(corpus_dir, index_dir, model_id=model_id, get_embedder=lambda: embedder)
-    return Searcher(
-        load_index(index_dir, model_id=model_id),
-        embedder,
-        lexical_weight=lexical_weight,
-        translate=english_to_german(),
+    service = AnswerService(
+        settings.model_copy(update={"corpus_dir": corpus_dir, "index_dir": index_dir}), lambda _: embedder
     )
+    service.reindex()
+    return service

@@ -23,7 +23,8 @@ from bot.bench_stats import peak_memory_mib, percentile
 from bot.bench_vectors import bench_vectors
 from bot.service import AnswerService
 from bot.settings import Settings
-from index.build import EMBED_BATCH, build_index
+from index.build import EMBED_SLICE as EMBED_BATCH
+from index.build import build_index
 from index.chunking import ChunkingParams, chunk_article
 from index.embedding import Embedder
 from index.sentences import quote_units

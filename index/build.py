@@ -10,17 +10,17 @@ from pathlib import Path
 
 import numpy as np
 
-from index.chunking import ChunkingParams, chunk_article
+from index.chunking import OVERLAP_SENTENCES, ChunkingParams, chunk_article
 from index.dense import DenseIndex
 from index.documents import Article, Chunk, LoadError
-from index.embedding import Embedder
+from index.embedding import Embedder, SpanEmbedder
 from index.errors import UserError
 from index.lexical import LexicalIndex, tokenize
 from index.loading import load_corpus
 from index.sentences import quote_units
 from index.store import FORMAT_VERSION, IndexData, Manifest, build_lock, load_index, publish, read_manifest
 
-EMBED_BATCH = 64
+EMBED_SLICE = 512  # texts handed to the embedder at a time (it batches and spreads them over the cores)
 
 Progress = Callable[[int, int], None]  # (texts embedded so far, texts to embed: chunks and quote units)
 
@@ -53,6 +53,8 @@ class IndexReport:
     embedded_chunks: int
     errors: tuple[LoadError, ...]
     seconds: float
+    engine: str = "local"  # what embedded: "local" (this process) or "ray"
+    workers: int = 1  # processes that embedded (Ray workers; 0 if Ray had nothing to embed)
 
     def to_json(self) -> dict:
         return {
@@ -64,6 +66,7 @@ class IndexReport:
             "embedded_chunks": self.embedded_chunks,
             "errors": [error.to_json() for error in self.errors],
             "seconds": round(self.seconds, 3),
+            "embedding": {"engine": self.engine, "workers": self.workers},
         }
 
 
@@ -73,7 +76,7 @@ def build_index(
     *,
     model_id: str,
     get_embedder: Callable[[], Embedder],
-    overlap_sentences: int = 1,
+    overlap_sentences: int = OVERLAP_SENTENCES,
     target_tokens: int | None = None,
     progress: Progress | None = None,
 ) -> IndexReport:
@@ -233,7 +236,13 @@ def _vectors_by_article(old: IndexData, hashes: dict[str, str]) -> dict[str, _Em
 def _chunk_and_embed(
     articles: list[Article], embedder: Embedder, params: ChunkingParams, progress: Progress | None
 ) -> dict[str, _Embedded]:
-    """Chunk the articles and embed their chunks and quote units, in one pass over all texts."""
+    """Chunk the articles and embed their chunks and quote units.
+
+    With an embedder that pools spans (`SpanEmbedder`), a quote unit's vector comes from the forward pass
+    of the chunk that holds it (the one where it sits most centrally): each text is read by the model once.
+    Units that no chunk holds whole (pieces of over-long sentences) and every unit of other embedders are
+    embedded on their own.
+    """
     chunks_of = {
         article.id: chunk_article(
             article, embedder.token_lengths, params.max_tokens, params.overlap_sentences, params.target_tokens
@@ -241,31 +250,84 @@ def _chunk_and_embed(
         for article in articles
     }
     units_of = {article.id: quote_units(article.text) for article in articles}
-    chunk_texts = [chunk.text for chunks in chunks_of.values() for chunk in chunks]
+    pooled = isinstance(embedder, SpanEmbedder)
+    chunk_texts: list[str] = []
+    spans: list[list[tuple[int, int]]] = []  # per chunk: the units pooled from it, in chunk coordinates
+    homes: list[tuple[int, int] | None] = []  # per unit (all articles): (chunk, k-th span of it) or None
+    for article in articles:
+        chunks = chunks_of[article.id]
+        first = len(chunk_texts)
+        chunk_texts += [chunk.text for chunk in chunks]
+        spans += [[] for _ in chunks]
+        for start, end in units_of[article.id]:
+            home = _home_chunk(chunks, start, end) if pooled else None
+            if home is None:
+                homes.append(None)
+                continue
+            chunk = chunks[home]
+            spans[first + home].append((start - chunk.start, end - chunk.start))
+            homes.append((first + home, len(spans[first + home]) - 1))
     unit_texts = [article.text[s:e] for article in articles for s, e in units_of[article.id]]
-    vectors = _embed_all(chunk_texts + unit_texts, embedder, progress)
+    chunk_vectors, unit_vectors = _embed_all(chunk_texts, spans, homes, unit_texts, embedder, progress)
     result = {}
-    chunk_offset, unit_offset = 0, len(chunk_texts)  # chunk vectors first, then the units'
+    chunk_offset, unit_offset = 0, 0
     for article in articles:
         chunks, units = chunks_of[article.id], units_of[article.id]
         result[article.id] = _Embedded(
             chunks,
-            vectors[chunk_offset : chunk_offset + len(chunks)],
+            chunk_vectors[chunk_offset : chunk_offset + len(chunks)],
             np.asarray(units, dtype=np.int64).reshape(-1, 2),
-            vectors[unit_offset : unit_offset + len(units)].astype(np.float16),
+            unit_vectors[unit_offset : unit_offset + len(units)].astype(np.float16),
         )
         chunk_offset += len(chunks)
         unit_offset += len(units)
     return result
 
 
-def _embed_all(texts: list[str], embedder: Embedder, progress: Progress | None) -> np.ndarray:
-    # Batches of similar length waste less padding; the vectors are put back in text order afterwards.
+def _home_chunk(chunks: list[Chunk], start: int, end: int) -> int | None:
+    """The chunk that holds text[start:end] whole with the most context around it, if any does."""
+    middle = (start + end) / 2
+    holding = [i for i, chunk in enumerate(chunks) if chunk.start <= start and end <= chunk.end]
+    return min(holding, key=lambda i: abs((chunks[i].start + chunks[i].end) / 2 - middle), default=None)
+
+
+def _embed_all(
+    chunk_texts: list[str],
+    spans: list[list[tuple[int, int]]],
+    homes: list[tuple[int, int] | None],
+    unit_texts: list[str],
+    embedder: Embedder,
+    progress: Progress | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk vectors and unit vectors: units with a home chunk pooled from it, the others embedded alone.
+
+    Texts go to the embedder in slices of similar length (sorted by length; the embedder batches within a
+    slice), so progress can be reported; the vectors are put back in text order afterwards."""
+    alone = [i for i, home in enumerate(homes) if home is None]
+    texts = chunk_texts + [unit_texts[i] for i in alone]
+    text_spans = spans + [[] for _ in alone]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
-    for begin in range(0, len(texts), EMBED_BATCH):
-        batch = order[begin : begin + EMBED_BATCH]
-        vectors[batch] = embedder.embed_passages([texts[i] for i in batch])
+    pooled: list[np.ndarray | None] = [None] * len(texts)  # per text: its spans' vectors
+    for begin in range(0, len(texts), EMBED_SLICE):
+        part = order[begin : begin + EMBED_SLICE]
+        part_texts = [texts[i] for i in part]
+        if isinstance(embedder, SpanEmbedder):
+            part_spans = [text_spans[i] for i in part]
+            vectors[part], flat = embedder.embed_passages_and_spans(part_texts, part_spans)
+            bounds = np.cumsum([0, *(len(s) for s in part_spans)])
+            for j, i in enumerate(part):
+                pooled[i] = flat[bounds[j] : bounds[j + 1]]
+        else:
+            vectors[part] = embedder.embed_passages(part_texts)
         if progress:
-            progress(begin + len(batch), len(texts))
-    return vectors
+            progress(begin + len(part), len(texts))
+    unit_vectors = np.zeros((len(homes), embedder.dimension), dtype=np.float32)
+    for unit, home in enumerate(homes):
+        if home is not None:
+            unit_vectors[unit] = pooled[home[0]][home[1]]  # type: ignore[index]
+    unit_vectors[alone] = vectors[len(chunk_texts) :]
+    cut_off = [unit for unit, home in enumerate(homes) if home is not None and not unit_vectors[unit].any()]
+    if cut_off:  # spans the model did not read (past its limit): embedded on their own
+        unit_vectors[cut_off] = embedder.embed_passages([unit_texts[i] for i in cut_off])
+    return vectors[: len(chunk_texts)], unit_vectors

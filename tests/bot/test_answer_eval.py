@@ -13,6 +13,7 @@ from bot.answer_eval import (
     summarize,
 )
 from bot.answers import Answer, Citation
+from bot.settings import Settings
 from index.documents import Article
 from tests.fakes import FakeEmbedder
 
@@ -104,11 +105,9 @@ def test_evaluate_answers_indexes_asks_and_reports_by_split_and_language(tmp_pat
     report = evaluate_answers(
         articles,
         questions,
+        settings=Settings(embedding_model="fake", min_evidence=0.2),
         embedder=FakeEmbedder(),
-        model_id="fake",
         work_dir=tmp_path,
-        lexical_weight=0.7,
-        min_evidence=0.2,
     )
     assert report["answers"] == {
         "questions": 2,
