@@ -118,7 +118,9 @@ def test_ready_means_answering_and_sigterm_mid_answer_finishes_it_and_exits_0(
         asks = [loop.run(d.slash(m, "ask", question=ALPINE)) for m in members]  # 4 answered at once, 2 queued
         loop.run(d.wait_for(lambda s: s.token == asks[0].token and s.kind == "callback", 30))
         bot.process.send_signal(signal.SIGTERM)  # like `systemctl stop` / `docker stop`
+        signalled = time.perf_counter()
         status = bot.process.wait(60)
+        print(f"exited {time.perf_counter() - signalled:.2f} s after SIGTERM")
     finally:
         if bot.process.poll() is None:
             bot.process.kill()
