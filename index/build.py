@@ -53,6 +53,7 @@ class IndexReport:
     embedded_chunks: int
     errors: tuple[LoadError, ...]
     seconds: float
+    warnings: tuple[LoadError, ...] = ()  # indexed without something (a URL that is not http or https)
 
     def to_json(self) -> dict:
         return {
@@ -63,6 +64,10 @@ class IndexReport:
             "removed": self.removed,
             "embedded_chunks": self.embedded_chunks,
             "errors": [error.to_json() for error in self.errors],
+            "warnings": [
+                {"warning" if key == "error" else key: value for key, value in warning.to_json().items()}
+                for warning in self.warnings
+            ],
             "seconds": round(self.seconds, 3),
         }
 
@@ -109,7 +114,15 @@ def build_index(
 
         if reusable and hashes == old_hashes:
             return IndexReport(
-                len(articles), previous.chunks, 0, 0, 0, 0, loaded.errors, time.perf_counter() - started
+                len(articles),
+                previous.chunks,
+                0,
+                0,
+                0,
+                0,
+                loaded.errors,
+                time.perf_counter() - started,
+                loaded.warnings,
             )
 
         old = load_index(index_dir, model_id=model_id) if reusable else None
@@ -169,6 +182,7 @@ def build_index(
             embedded,
             loaded.errors,
             time.perf_counter() - started,
+            loaded.warnings,
         )
 
 
