@@ -23,9 +23,10 @@ from bot.bench_stats import peak_memory_mib, percentile
 from bot.bench_vectors import bench_vectors
 from bot.service import AnswerService
 from bot.settings import Settings
-from index.build import EMBED_BATCH, build_index
+from index.build import EMBED_SLICE as EMBED_BATCH
+from index.build import build_index
 from index.chunking import ChunkingParams, chunk_article
-from index.embedding import Embedder, model_id_for
+from index.embedding import Embedder
 from index.sentences import quote_units
 from index.store import current_generation
 
@@ -98,7 +99,7 @@ def run_bench(
 ) -> dict:
     """Every figure of the bench as one JSON-ready dict."""
     base = read_gnad(options.gnad)  # first: a missing file is reported before anything slow happens
-    model_id = model_id_for(settings.embedding_model, settings.embedding_backend)  # as the service has it
+    model_id = settings.model_id
     load_before = os.getloadavg()
     options.work_dir.mkdir(parents=True, exist_ok=True)
     params = ChunkingParams(
@@ -209,7 +210,7 @@ def _bench_size(
         report = build_index(
             corpus,
             index_dir,
-            model_id=model_id_for(settings.embedding_model, settings.embedding_backend),
+            model_id=settings.model_id,
             get_embedder=lambda: reused,
             overlap_sentences=settings.chunk_overlap_sentences,
             target_tokens=settings.chunk_target_tokens,

@@ -12,7 +12,7 @@ from bot.answers import Answer, compose_answer
 from bot.settings import Settings
 from index.build import IndexReport, Progress, build_index
 from index.documents import Article
-from index.embedding import Embedder, SentenceTransformerEmbedder, model_id_for
+from index.embedding import Embedder, create_embedder
 from index.errors import UserError
 from index.search import Mode, Searcher
 from index.store import load_index
@@ -72,7 +72,7 @@ class ServiceStatus:
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    return SentenceTransformerEmbedder(
+    return create_embedder(
         settings.embedding_model,
         query_prompt=settings.query_prompt,
         passage_prompt=settings.passage_prompt,
@@ -91,11 +91,8 @@ class AnswerService:
         self._embedder: Embedder | None = None
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
         self.last_report: IndexReport | None = None
-
-    @property
-    def model_id(self) -> str:
-        return model_id_for(self.settings.embedding_model, self.settings.embedding_backend)
 
     def embedder(self) -> Embedder:
         with self._lock:
@@ -106,11 +103,18 @@ class AnswerService:
     def searcher(self) -> Searcher:
         searcher = self._searcher
         if searcher is None:
-            searcher = self._searcher = self._load_searcher()
+            with self._load_lock:  # threads asking at once load the index once
+                if self._searcher is None:
+                    self._searcher = self._load_searcher()
+                searcher = self._searcher
         return searcher
 
+    def load(self) -> None:
+        """Load the model and the index now, once, and run one search so the first question is fast."""
+        self.searcher().search("warm-up", 1)
+
     def _load_searcher(self) -> Searcher:
-        data = load_index(self.settings.index_dir, model_id=self.model_id)
+        data = load_index(self.settings.index_dir, model_id=self.settings.model_id)
         return Searcher(data, self.embedder(), lexical_weight=self.settings.lexical_weight)
 
     def reindex(self, progress: Progress | None = None) -> IndexReport:
@@ -118,7 +122,7 @@ class AnswerService:
         report = build_index(
             self.settings.corpus_dir,
             self.settings.index_dir,
-            model_id=self.model_id,
+            model_id=self.settings.model_id,
             get_embedder=self.embedder,
             overlap_sentences=self.settings.chunk_overlap_sentences,
             target_tokens=self.settings.chunk_target_tokens,

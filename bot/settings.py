@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index.embedding import DEFAULT_MODEL
+from index.embedding import DEFAULT_MODEL, model_id_for
 from index.fusion import LEXICAL_WEIGHT
 
 MIN_EVIDENCE = 0.28  # calibrated on XQuAD: `pitwall eval --squad xquad.de.json --abstention`
@@ -45,3 +45,9 @@ class Settings(BaseSettings):
         description="Evidence below which Pitwall says the articles don't cover a question (calibrated with "
         "`pitwall eval --abstention`).",
     )
+
+    @property
+    def model_id(self) -> str:
+        """The id an index records for vectors of this model and backend: the one place it is worked out
+        from the settings (`index.embedding.model_id_for`), known without loading the model."""
+        return model_id_for(self.embedding_model, self.embedding_backend)

@@ -13,14 +13,14 @@ import numpy as np
 from index.chunking import ChunkingParams, chunk_article
 from index.dense import DenseIndex
 from index.documents import Article, Chunk, LoadError
-from index.embedding import Embedder
+from index.embedding import Embedder, SpanEmbedder
 from index.errors import UserError
 from index.lexical import LexicalIndex, tokenize
-from index.loading import load_corpus
+from index.loading import LoadResult, load_corpus
 from index.sentences import quote_units
 from index.store import FORMAT_VERSION, IndexData, Manifest, build_lock, load_index, publish, read_manifest
 
-EMBED_BATCH = 64
+EMBED_SLICE = 512  # texts handed to the embedder at a time (it batches and spreads them over the cores)
 
 Progress = Callable[[int, int], None]  # (texts embedded so far, texts to embed: chunks and quote units)
 
@@ -84,106 +84,142 @@ def build_index(
 ) -> IndexReport:
     """Bring the index in `index_dir` up to date with `corpus_dir` and publish it atomically.
 
-    The embedder is only asked for when something has to be chunked and embedded, so a run with
-    nothing changed does not load the model.
+    Four steps: read the corpus, compare it with the published index, embed what is new or changed,
+    and assemble and publish the new generation. The embedder is only asked for when something has to
+    be chunked and embedded, so a run with nothing changed does not load the model.
     """
-
-    def chunking(max_tokens: int) -> ChunkingParams:
-        return ChunkingParams(max_tokens, overlap_sentences, target_tokens)
-
     started = time.perf_counter()
+    articles, loaded = _read_corpus(corpus_dir)
+    with build_lock(index_dir):
+        changes = _compare(articles, read_manifest(index_dir), model_id, overlap_sentences, target_tokens)
+        if changes.nothing_changed:
+            return changes.report(changes.previous_chunks, 0, loaded, time.perf_counter() - started)
+
+        old = load_index(index_dir, model_id=model_id) if changes.reusable else None
+        kept = _vectors_by_article(old, changes.hashes) if old else {}
+        embedder = get_embedder()
+        chunking = ChunkingParams(embedder.max_tokens, overlap_sentences, target_tokens)
+        to_embed = [article for article in articles if article.id not in kept]
+        fresh = _chunk_and_embed(to_embed, embedder, chunking, progress)
+
+        data = _assemble(articles, {**kept, **fresh}, changes.hashes, model_id, chunking)
+        publish(index_dir, data)
+        embedded = sum(len(item.chunks) for item in fresh.values())
+        return changes.report(data.manifest.chunks, embedded, loaded, time.perf_counter() - started)
+
+
+def _read_corpus(corpus_dir: Path) -> tuple[list[Article], LoadResult]:
+    """The corpus's articles in id order, and what was read (with the rejected files and the warnings);
+    nothing at all is an error."""
     loaded = load_corpus(corpus_dir)
     if not loaded.articles:
         reason = "every file was rejected" if loaded.errors else "it holds no article files"
         raise NothingToIndex(f"nothing to index in {corpus_dir}: {reason}", loaded.errors)
-    articles = sorted(loaded.articles, key=lambda article: article.id)
-    hashes = {article.id: article.content_hash() for article in articles}
+    return sorted(loaded.articles, key=lambda article: article.id), loaded
 
-    with build_lock(index_dir):
-        previous = read_manifest(index_dir)
-        reusable = (
-            previous is not None
-            and previous.format_version == FORMAT_VERSION
-            and previous.model_id == model_id
-            and previous.chunking == chunking(previous.max_tokens).to_json()
-        )
-        old_hashes = previous.article_hashes if reusable else {}
-        added = sum(1 for id_ in hashes if id_ not in old_hashes)
-        changed = sum(1 for id_, digest in hashes.items() if id_ in old_hashes and old_hashes[id_] != digest)
-        removed = sum(1 for id_ in old_hashes if id_ not in hashes)
 
-        if reusable and hashes == old_hashes:
-            return IndexReport(
-                len(articles),
-                previous.chunks,
-                0,
-                0,
-                0,
-                0,
-                loaded.errors,
-                time.perf_counter() - started,
-                loaded.warnings,
-            )
+@dataclass(frozen=True)
+class _Changes:
+    """How the corpus differs from the published index. When the published index cannot be reused
+    (none yet, another format, model or chunking) every article counts as added."""
 
-        old = load_index(index_dir, model_id=model_id) if reusable else None
-        kept = _vectors_by_article(old, hashes) if old else {}
-        to_embed = [article for article in articles if article.id not in kept]
-        embedder = get_embedder()
-        fresh = _chunk_and_embed(to_embed, embedder, chunking(embedder.max_tokens), progress)
+    hashes: dict[str, str]  # content hash of every article now in the corpus
+    reusable: bool  # the published index's vectors can be kept for unchanged articles
+    previous_chunks: int
+    added: int
+    changed: int
+    removed: int
 
-        rows: list[tuple[int, int, int, int]] = []
-        texts_tokens: list[list[str]] = []
-        vector_parts: list[np.ndarray] = []
-        unit_rows: list[np.ndarray] = []
-        unit_vector_parts: list[np.ndarray] = []
-        for row, article in enumerate(articles):
-            embedded = kept.get(article.id) or fresh[article.id]
-            for chunk in embedded.chunks:
-                rows.append((row, chunk.position, chunk.start, chunk.end))
-                texts_tokens.append(tokenize(chunk.text, article.language))
-            vector_parts.append(embedded.vectors)
-            unit_rows.append(np.column_stack([np.full(len(embedded.units), row), embedded.units]))
-            unit_vector_parts.append(embedded.unit_vectors)
+    @property
+    def nothing_changed(self) -> bool:
+        return self.reusable and not (self.added or self.changed or self.removed)
 
-        vectors = np.ascontiguousarray(np.concatenate(vector_parts), dtype=np.float32)
-        dense = DenseIndex.build(vectors)
-        manifest = Manifest(
-            format_version=FORMAT_VERSION,
-            model_id=model_id,
-            dimension=int(vectors.shape[1]),
-            max_tokens=embedder.max_tokens,
-            chunking=chunking(embedder.max_tokens).to_json(),
-            article_hashes=hashes,
-            articles=len(articles),
-            chunks=len(rows),
-            built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            dense_index=dense.kind,
-        )
-        publish(
-            index_dir,
-            IndexData(
-                manifest=manifest,
-                articles=tuple(articles),
-                chunk_table=np.asarray(rows, dtype=np.int64).reshape(-1, 4),
-                vectors=vectors,
-                dense=dense,
-                lexical=LexicalIndex.build(texts_tokens),
-                unit_table=np.concatenate(unit_rows).astype(np.int64).reshape(-1, 3),
-                unit_vectors=np.concatenate(unit_vector_parts).astype(np.float16),
-            ),
-        )
-        embedded = sum(len(item.chunks) for item in fresh.values())
+    def report(self, chunks: int, embedded: int, loaded: LoadResult, seconds: float) -> IndexReport:
         return IndexReport(
-            len(articles),
-            len(rows),
-            added,
-            changed,
-            removed,
+            len(self.hashes),
+            chunks,
+            self.added,
+            self.changed,
+            self.removed,
             embedded,
             loaded.errors,
-            time.perf_counter() - started,
+            seconds,
             loaded.warnings,
         )
+
+
+def _compare(
+    articles: list[Article],
+    previous: Manifest | None,
+    model_id: str,
+    overlap_sentences: int,
+    target_tokens: int | None,
+) -> _Changes:
+    hashes = {article.id: article.content_hash() for article in articles}
+    reusable = (
+        previous is not None
+        and previous.format_version == FORMAT_VERSION
+        and previous.model_id == model_id
+        and previous.chunking
+        == ChunkingParams(previous.max_tokens, overlap_sentences, target_tokens).to_json()
+    )
+    old_hashes = previous.article_hashes if reusable else {}
+    return _Changes(
+        hashes=hashes,
+        reusable=reusable,
+        previous_chunks=previous.chunks if previous is not None else 0,
+        added=sum(1 for id_ in hashes if id_ not in old_hashes),
+        changed=sum(1 for id_, digest in hashes.items() if id_ in old_hashes and old_hashes[id_] != digest),
+        removed=sum(1 for id_ in old_hashes if id_ not in hashes),
+    )
+
+
+def _assemble(
+    articles: list[Article],
+    embedded: dict[str, _Embedded],
+    hashes: dict[str, str],
+    model_id: str,
+    chunking: ChunkingParams,
+) -> IndexData:
+    """One generation of the index from every article's chunks, quote units and vectors, in article order."""
+    rows: list[tuple[int, int, int, int]] = []
+    texts_tokens: list[list[str]] = []
+    vector_parts: list[np.ndarray] = []
+    unit_rows: list[np.ndarray] = []
+    unit_vector_parts: list[np.ndarray] = []
+    for row, article in enumerate(articles):
+        item = embedded[article.id]
+        for chunk in item.chunks:
+            rows.append((row, chunk.position, chunk.start, chunk.end))
+            texts_tokens.append(tokenize(chunk.text, article.language))
+        vector_parts.append(item.vectors)
+        unit_rows.append(np.column_stack([np.full(len(item.units), row), item.units]))
+        unit_vector_parts.append(item.unit_vectors)
+
+    vectors = np.ascontiguousarray(np.concatenate(vector_parts), dtype=np.float32)
+    dense = DenseIndex.build(vectors)
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        model_id=model_id,
+        dimension=int(vectors.shape[1]),
+        max_tokens=chunking.max_tokens,
+        chunking=chunking.to_json(),
+        article_hashes=hashes,
+        articles=len(articles),
+        chunks=len(rows),
+        built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        dense_index=dense.kind,
+    )
+    return IndexData(
+        manifest=manifest,
+        articles=tuple(articles),
+        chunk_table=np.asarray(rows, dtype=np.int64).reshape(-1, 4),
+        vectors=vectors,
+        dense=dense,
+        lexical=LexicalIndex.build(texts_tokens),
+        unit_table=np.concatenate(unit_rows).astype(np.int64).reshape(-1, 3),
+        unit_vectors=np.concatenate(unit_vector_parts).astype(np.float16),
+    )
 
 
 def _vectors_by_article(old: IndexData, hashes: dict[str, str]) -> dict[str, _Embedded]:
@@ -209,7 +245,13 @@ def _vectors_by_article(old: IndexData, hashes: dict[str, str]) -> dict[str, _Em
 def _chunk_and_embed(
     articles: list[Article], embedder: Embedder, params: ChunkingParams, progress: Progress | None
 ) -> dict[str, _Embedded]:
-    """Chunk the articles and embed their chunks and quote units, in one pass over all texts."""
+    """Chunk the articles and embed their chunks and quote units.
+
+    With an embedder that pools spans (`SpanEmbedder`), a quote unit's vector comes from the forward pass
+    of the chunk that holds it (the one where it sits most centrally): each text is read by the model once.
+    Units that no chunk holds whole (pieces of over-long sentences) and every unit of other embedders are
+    embedded on their own.
+    """
     chunks_of = {
         article.id: chunk_article(
             article, embedder.token_lengths, params.max_tokens, params.overlap_sentences, params.target_tokens
@@ -217,31 +259,84 @@ def _chunk_and_embed(
         for article in articles
     }
     units_of = {article.id: quote_units(article.text) for article in articles}
-    chunk_texts = [chunk.text for chunks in chunks_of.values() for chunk in chunks]
+    pooled = isinstance(embedder, SpanEmbedder)
+    chunk_texts: list[str] = []
+    spans: list[list[tuple[int, int]]] = []  # per chunk: the units pooled from it, in chunk coordinates
+    homes: list[tuple[int, int] | None] = []  # per unit (all articles): (chunk, k-th span of it) or None
+    for article in articles:
+        chunks = chunks_of[article.id]
+        first = len(chunk_texts)
+        chunk_texts += [chunk.text for chunk in chunks]
+        spans += [[] for _ in chunks]
+        for start, end in units_of[article.id]:
+            home = _home_chunk(chunks, start, end) if pooled else None
+            if home is None:
+                homes.append(None)
+                continue
+            chunk = chunks[home]
+            spans[first + home].append((start - chunk.start, end - chunk.start))
+            homes.append((first + home, len(spans[first + home]) - 1))
     unit_texts = [article.text[s:e] for article in articles for s, e in units_of[article.id]]
-    vectors = _embed_all(chunk_texts + unit_texts, embedder, progress)
+    chunk_vectors, unit_vectors = _embed_all(chunk_texts, spans, homes, unit_texts, embedder, progress)
     result = {}
-    chunk_offset, unit_offset = 0, len(chunk_texts)  # chunk vectors first, then the units'
+    chunk_offset, unit_offset = 0, 0
     for article in articles:
         chunks, units = chunks_of[article.id], units_of[article.id]
         result[article.id] = _Embedded(
             chunks,
-            vectors[chunk_offset : chunk_offset + len(chunks)],
+            chunk_vectors[chunk_offset : chunk_offset + len(chunks)],
             np.asarray(units, dtype=np.int64).reshape(-1, 2),
-            vectors[unit_offset : unit_offset + len(units)].astype(np.float16),
+            unit_vectors[unit_offset : unit_offset + len(units)].astype(np.float16),
         )
         chunk_offset += len(chunks)
         unit_offset += len(units)
     return result
 
 
-def _embed_all(texts: list[str], embedder: Embedder, progress: Progress | None) -> np.ndarray:
-    # Batches of similar length waste less padding; the vectors are put back in text order afterwards.
+def _home_chunk(chunks: list[Chunk], start: int, end: int) -> int | None:
+    """The chunk that holds text[start:end] whole with the most context around it, if any does."""
+    middle = (start + end) / 2
+    holding = [i for i, chunk in enumerate(chunks) if chunk.start <= start and end <= chunk.end]
+    return min(holding, key=lambda i: abs((chunks[i].start + chunks[i].end) / 2 - middle), default=None)
+
+
+def _embed_all(
+    chunk_texts: list[str],
+    spans: list[list[tuple[int, int]]],
+    homes: list[tuple[int, int] | None],
+    unit_texts: list[str],
+    embedder: Embedder,
+    progress: Progress | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk vectors and unit vectors: units with a home chunk pooled from it, the others embedded alone.
+
+    Texts go to the embedder in slices of similar length (sorted by length; the embedder batches within a
+    slice), so progress can be reported; the vectors are put back in text order afterwards."""
+    alone = [i for i, home in enumerate(homes) if home is None]
+    texts = chunk_texts + [unit_texts[i] for i in alone]
+    text_spans = spans + [[] for _ in alone]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
-    for begin in range(0, len(texts), EMBED_BATCH):
-        batch = order[begin : begin + EMBED_BATCH]
-        vectors[batch] = embedder.embed_passages([texts[i] for i in batch])
+    pooled: list[np.ndarray | None] = [None] * len(texts)  # per text: its spans' vectors
+    for begin in range(0, len(texts), EMBED_SLICE):
+        part = order[begin : begin + EMBED_SLICE]
+        part_texts = [texts[i] for i in part]
+        if isinstance(embedder, SpanEmbedder):
+            part_spans = [text_spans[i] for i in part]
+            vectors[part], flat = embedder.embed_passages_and_spans(part_texts, part_spans)
+            bounds = np.cumsum([0, *(len(s) for s in part_spans)])
+            for j, i in enumerate(part):
+                pooled[i] = flat[bounds[j] : bounds[j + 1]]
+        else:
+            vectors[part] = embedder.embed_passages(part_texts)
         if progress:
-            progress(begin + len(batch), len(texts))
-    return vectors
+            progress(begin + len(part), len(texts))
+    unit_vectors = np.zeros((len(homes), embedder.dimension), dtype=np.float32)
+    for unit, home in enumerate(homes):
+        if home is not None:
+            unit_vectors[unit] = pooled[home[0]][home[1]]  # type: ignore[index]
+    unit_vectors[alone] = vectors[len(chunk_texts) :]
+    cut_off = [unit for unit, home in enumerate(homes) if home is not None and not unit_vectors[unit].any()]
+    if cut_off:  # spans the model did not read (past its limit): embedded on their own
+        unit_vectors[cut_off] = embedder.embed_passages([unit_texts[i] for i in cut_off])
+    return vectors[: len(chunk_texts)], unit_vectors

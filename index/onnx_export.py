@@ -1,14 +1,19 @@
-"""ONNX backends of the embedder: export a sentence-transformers model's transformer to ONNX, quantize it to
-int8 for this CPU, cache both on disk, and run the forward pass in ONNX Runtime.
+"""The ONNX files of the embedder: export a sentence-transformers model's transformer to ONNX once, quantize
+it to int8 for this CPU, and keep both in a bounded on-disk cache. Running them is `index/onnx_embedding.py`.
 
-The cache is `<root>/<model-key>/<variant>/{model.onnx,done.json}`. A variant is built in a temporary sibling
-folder and renamed into place; `done.json` records the file's size and sha256, and a folder whose file does
-not match (a crash, a full disk, a hand edit) is rebuilt. The one module that imports onnxruntime; it never
-imports sentence_transformers (it receives the loaded model).
+The cache is `<root>/<model-key>/<variant>/{model.onnx,done.json}`. The model key hashes the content of the
+model's files (not their times: a reinstall of the same model finds its export). A variant is built in a
+temporary sibling folder (`.onnx-*`) and renamed into place while the model folder is locked; `done.json`
+records the file's size and sha256, and a folder whose file does not match (a crash, a full disk, a hand
+edit) is rebuilt. Temporary folders of a process that died are removed the next time the folder is locked,
+and after a build the least recently used models are removed until the cache fits MAX_CACHE_BYTES.
+torch and sentence-transformers are only imported to export, never to run.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -19,16 +24,19 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 ONNX_OPSET = 17
 EXPORT_VERSION = 2  # bump when the export or quantization changes: old caches are then ignored
+# A model takes about 150 MB here (fp32 90 MB, int8 58 MB): room for a handful of models, not for every
+# model ever tried.
+MAX_CACHE_BYTES = 1 << 30
 _MARKER = "done.json"
 _MODEL_FILE = "model.onnx"
+_LOCK = ".lock"
+_MEMO_ENTRIES = 200  # file digests remembered by path, size and time
 
 log = logging.getLogger(__name__)
 
@@ -66,44 +74,158 @@ def int8_config_for_cpu(cpuinfo: str | None = None) -> str:
 _INT8_REDUCE_RANGE = {"avx512_vnni": False, "arm64": False, "avx512": True, "avx2": True}
 
 
-def model_cache_key(model: str, path: str) -> str:
-    """A folder name for a model: readable slug plus a hash of where it lives and what its files are."""
-    fingerprint = hashlib.sha256(f"{model}|export-v{EXPORT_VERSION}".encode())
+def model_cache_key(model: str, path: str, memo: Path | None = None) -> str:
+    """A folder name for a model: a readable slug plus a hash of the content of its files.
+
+    File times are not part of the key, so reinstalling the same model finds its export again. Hashing a
+    model's files takes a moment; `memo` (a JSON file) remembers each file's digest by path, size and mtime.
+    """
+    fingerprint = hashlib.sha256(f"export-v{EXPORT_VERSION}".encode())
     folder = Path(path)
     if folder.is_dir():
+        known = _read_memo(memo)
+        seen = {}
         for file in sorted(p for p in folder.rglob("*") if p.is_file()):
             stat = file.stat()
-            fingerprint.update(f"{file.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+            stamp = f"{file}:{stat.st_size}:{stat.st_mtime_ns}"
+            digest = known.get(stamp) or _digest(file)
+            seen[stamp] = digest
+            fingerprint.update(f"{file.relative_to(folder).as_posix()}:{digest}\n".encode())
+        if memo is not None and seen.keys() - known.keys():
+            _write_memo(memo, known | seen)
+    else:  # a name the loader resolves itself: the name is all there is to go by
+        fingerprint.update(model.encode())
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("_")[-60:]
     return f"{slug}-{fingerprint.hexdigest()[:12]}"
 
 
-def ensure_onnx(model: Any, folder: Path, variant: str) -> Path:
-    """The cached ONNX file of `variant` ("onnx", "onnx-int8-<config>"), built if missing or broken."""
+def _read_memo(memo: Path | None) -> dict[str, str]:
+    if memo is None:
+        return {}
+    try:
+        data = json.loads(memo.read_text(encoding="utf-8"))
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_memo(memo: Path, data: dict[str, str]) -> None:
+    """Best effort, written atomically: a lost memo only costs hashing again."""
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        entries = dict(list(data.items())[-_MEMO_ENTRIES:])
+        tmp = memo.with_name(f".{memo.name}-{os.getpid()}")
+        tmp.write_text(json.dumps(entries), encoding="utf-8")
+        os.replace(tmp, memo)
+    except OSError as error:
+        log.debug("could not write %s: %s", memo, error)
+
+
+def ensure_onnx(load_model: Callable[[], Any], folder: Path, variant: str) -> Path:
+    """The cached ONNX file of `variant` ("onnx", "onnx-int8-<config>"), built if missing or broken.
+
+    `load_model` gives the sentence-transformers model; it is only called when something must be exported.
+    The model's folder is locked while this runs: temporary folders left by a process that died while
+    exporting are removed, and two processes never export the same model at once. After a build the cache
+    is trimmed to MAX_CACHE_BYTES.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    with _locked(folder):
+        _remove_temporaries(folder)
+        target = folder / variant
+        if _cache_is_valid(target):
+            _mark_used(target)
+            return target / _MODEL_FILE
+        _build_variant(load_model, folder, variant)
+    prune_cache(folder.parent, keep=folder)
+    return target / _MODEL_FILE
+
+
+def _build_variant(load_model: Callable[[], Any], folder: Path, variant: str) -> None:
     target = folder / variant
     if _cache_is_valid(target):
-        return target / _MODEL_FILE
+        return
     if variant == "onnx":
-        build: Callable[[Path], None] = lambda out: export_onnx(model, out)  # noqa: E731
+        build: Callable[[Path], None] = lambda out: export_onnx(load_model(), out)  # noqa: E731
     else:
-        source = ensure_onnx(model, folder, "onnx")
+        _build_variant(load_model, folder, "onnx")
         config = variant.removeprefix("onnx-int8-")
-        build = lambda out: quantize_int8(source, out, config)  # noqa: E731
-    return _build_atomically(target, build) / _MODEL_FILE
+        build = lambda out: quantize_int8(folder / "onnx" / _MODEL_FILE, out, config)  # noqa: E731
+    _build_atomically(target, build)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path, *, wait: bool = True) -> Iterator[bool]:
+    """An exclusive lock on `folder` (a `.lock` file in it); yields False if `wait` is off and it is taken."""
+    with open(folder / _LOCK, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_temporaries(folder: Path) -> None:
+    """Temporary export folders (`.onnx-*`): under the lock, whoever made them has died."""
+    for entry in folder.glob(".onnx*"):
+        if entry.is_dir():
+            log.info("removing the unfinished export %s", entry)
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _mark_used(target: Path) -> None:
+    """The marker's time says when a variant was last used: the least recently used go first."""
+    with contextlib.suppress(OSError):
+        os.utime(target / _MARKER)
+
+
+def prune_cache(root: Path, *, keep: Path | None = None, max_bytes: int | None = None) -> list[Path]:
+    """Remove the least recently used model folders of `root` (never `keep`, never one that is locked)
+    until the cache holds at most `max_bytes` (default MAX_CACHE_BYTES). Returns the removed folders."""
+    limit = MAX_CACHE_BYTES if max_bytes is None else max_bytes
+    folders = [entry for entry in root.iterdir() if entry.is_dir()] if root.is_dir() else []
+    sizes = {entry: _bytes_in(entry) for entry in folders}
+    total = sum(sizes.values())
+    removed = []
+    for entry in sorted(folders, key=_last_used):
+        if total <= limit:
+            break
+        if keep is not None and entry.resolve() == keep.resolve():
+            continue
+        with _locked(entry, wait=False) as free:
+            if not free:
+                continue
+            log.info("ONNX cache over %d MB: removing %s", limit // 2**20, entry)
+            shutil.rmtree(entry, ignore_errors=True)
+        total -= sizes[entry]
+        removed.append(entry)
+    return removed
+
+
+def _bytes_in(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def _last_used(folder: Path) -> float:
+    times = [marker.stat().st_mtime for marker in folder.glob(f"*/{_MARKER}")]
+    return max(times, default=0.0)
 
 
 def _cache_is_valid(target: Path) -> bool:
     try:
         marker = json.loads((target / _MARKER).read_text(encoding="utf-8"))
         file = target / _MODEL_FILE
-        return file.stat().st_size == marker["size"] and _sha256(file) == marker["sha256"]
+        return file.stat().st_size == marker["size"] and _digest(file) == marker["sha256"]
     except (OSError, ValueError, KeyError, TypeError):
         return False
 
 
 def _build_atomically(target: Path, build: Callable[[Path], None]) -> Path:
     """Build into a temporary sibling folder, seal it with a marker, then rename it to `target`."""
-    target.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
@@ -111,25 +233,21 @@ def _build_atomically(target: Path, build: Callable[[Path], None]) -> Path:
         file = tmp / _MODEL_FILE
         marker = {
             "size": file.stat().st_size,
-            "sha256": _sha256(file),
+            "sha256": _digest(file),
             "seconds": time.perf_counter() - started,
         }
         (tmp / _MARKER).write_text(json.dumps(marker), encoding="utf-8")
         if target.exists():
             log.warning("rebuilding invalid ONNX cache %s", target)
             shutil.rmtree(target, ignore_errors=True)
-        try:
-            os.rename(tmp, target)
-        except OSError:  # another process finished first: keep theirs if it is sound
-            if not _cache_is_valid(target):
-                raise
+        os.rename(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     log.info("built %s in %.1f s", target, time.perf_counter() - started)
     return target
 
 
-def _sha256(file: Path) -> str:
+def _digest(file: Path) -> str:
     digest = hashlib.sha256()
     with open(file, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -190,24 +308,3 @@ def quantize_int8(source: Path, out_dir: Path, config: str) -> None:
         reduce_range=_INT8_REDUCE_RANGE[config],
         op_types_to_quantize=["MatMul"],
     )
-
-
-def use_onnx_forward(model: Any, onnx_file: Path) -> None:
-    """Make the transformer module of `model` run its forward pass in ONNX Runtime."""
-    import onnxruntime
-    import torch
-
-    options = onnxruntime.SessionOptions()
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = torch.get_num_threads()
-    session = onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
-    module = model[0]
-    names = [node.name for node in session.get_inputs()]
-    output = module.module_output_name
-
-    def forward(features: dict[str, Any], **_: Any) -> dict[str, Any]:
-        feeds = {name: features[name].numpy().astype(np.int64, copy=False) for name in names}
-        features[output] = torch.from_numpy(session.run(None, feeds)[0])
-        return features
-
-    module.forward = forward  # nn.Module.__call__ dispatches to the instance attribute

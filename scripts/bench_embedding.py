@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from embedding_throughput import cosine_to, measure_embedding, news_chunks  # noqa: E402
 
-from index.embedding import BACKENDS, SentenceTransformerEmbedder  # noqa: E402
+from index.embedding import BACKENDS, create_embedder  # noqa: E402
 
 
 def main() -> None:
@@ -44,10 +44,10 @@ def main() -> None:
     embedders = {}
     for backend in backends:
         started = time.perf_counter()
-        SentenceTransformerEmbedder(backend=backend, cache_dir=cache)
+        create_embedder(backend=backend, cache_dir=cache)
         first = time.perf_counter() - started
         started = time.perf_counter()
-        embedders[backend] = SentenceTransformerEmbedder(backend=backend, cache_dir=cache)
+        embedders[backend] = create_embedder(backend=backend, cache_dir=cache)
         setup[backend] = {"first_load_s": first, "cached_load_s": time.perf_counter() - started}
         print(
             f"{backend}: first load {first:.1f} s, cached {setup[backend]['cached_load_s']:.1f} s",
@@ -60,7 +60,7 @@ def main() -> None:
         for b, e in embedders.items()
         if reference is not None
     }
-    default_threads = torch.get_num_threads()  # ONNX Runtime sessions took this count when they were made
+    default_threads = torch.get_num_threads()  # ONNX backends use every core on their own
     configs = [
         (backend, int(batch), default_threads)
         for batch in args.batch_sizes.split(",")
