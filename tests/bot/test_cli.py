@@ -52,8 +52,16 @@ def test_index_prints_the_json_report(corpus, capsys):
         "errors",
         "warnings",
         "seconds",
+        "embedding",
     }
     assert (report["articles"], report["added"], report["errors"]) == (2, 2, [])
+    assert report["embedding"] == {"engine": "local", "workers": 1}
+
+
+def test_ray_workers_without_a_ray_address_is_a_clear_error(corpus, capsys):
+    status, _, err = run(capsys, "index", "--ray-workers", "2")
+    assert status == cli.EXIT_ERROR
+    assert "--ray-workers needs --ray" in err
 
 
 def test_index_exits_distinctly_when_some_files_are_rejected(corpus, capsys):
