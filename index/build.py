@@ -18,7 +18,17 @@ from index.errors import UserError
 from index.lexical import LexicalIndex, tokenize
 from index.loading import LoadResult, load_corpus
 from index.sentences import quote_units
-from index.store import FORMAT_VERSION, IndexData, Manifest, build_lock, load_index, publish, read_manifest
+from index.store import (
+    FORMAT_VERSION,
+    IndexDamaged,
+    IndexData,
+    Manifest,
+    build_lock,
+    load_index,
+    publish,
+    read_manifest,
+    verify_index,
+)
 
 EMBED_SLICE = 512  # texts handed to the embedder at a time (it batches and spreads them over the cores)
 
@@ -95,10 +105,10 @@ def build_index(
     articles, loaded = _read_corpus(corpus_dir)
     with build_lock(index_dir):
         changes = _compare(articles, read_manifest(index_dir), model_id, overlap_sentences, target_tokens)
-        if changes.nothing_changed:
+        if changes.nothing_changed and _sound(index_dir):
             return changes.report(changes.previous_chunks, 0, loaded, time.perf_counter() - started)
 
-        old = load_index(index_dir, model_id=model_id) if changes.reusable else None
+        old = _reusable_index(index_dir, model_id) if changes.reusable else None
         kept = _vectors_by_article(old, changes.hashes) if old else {}
         embedder = get_embedder()
         chunking = ChunkingParams(embedder.max_tokens, overlap_sentences, target_tokens)
@@ -109,6 +119,24 @@ def build_index(
         publish(index_dir, data)
         embedded = sum(len(item.chunks) for item in fresh.values())
         return changes.report(data.manifest.chunks, embedded, loaded, time.perf_counter() - started)
+
+
+def _sound(index_dir: Path) -> bool:
+    """The published files are the ones their build wrote (else a run with nothing changed rebuilds)."""
+    try:
+        verify_index(index_dir)
+    except IndexDamaged:
+        return False
+    return True
+
+
+def _reusable_index(index_dir: Path, model_id: str) -> IndexData | None:
+    """The published index whose vectors unchanged articles keep; None when it is damaged (then every
+    article is embedded again)."""
+    try:
+        return load_index(index_dir, model_id=model_id)
+    except IndexDamaged:
+        return None
 
 
 def _read_corpus(corpus_dir: Path) -> tuple[list[Article], LoadResult]:
