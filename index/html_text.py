@@ -32,6 +32,7 @@ _NEVER_FURNITURE = frozenset(("html", "body", "article", "main"))
 _FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _BLOCKS = frozenset(("p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote"))
 _CONTAINERS = ("article", "main", "body")  # in order of preference; the whole page comes last
+_MARKUP = re.compile(r"<[A-Za-z/!?]")
 _START_TAG = re.compile(r"<([A-Za-z][^\t\n\f\r />]*)")
 _END_TAG = re.compile(r"</([A-Za-z][^\t\n\f\r />]*)")
 # Everything up to a tag's '>': quoted values may hold '>'. Never fails, so it never backtracks.
@@ -76,10 +77,11 @@ def _tokenize(html: str, parser: _PageParser) -> None:
     as the HTML standard reads it, instead of being searched for again from every later '<'."""
     size, position = len(html), 0
     while position < size:
-        lt = html.find("<", position)
-        if lt < 0:
+        markup = _MARKUP.search(html, position)  # a '<' before a space, digit or '<' is text
+        if markup is None:
             parser.text(html[position:])
             return
+        lt = markup.start()
         if lt > position:
             parser.text(html[position:lt])
         tag = _START_TAG.match(html, lt)
@@ -107,12 +109,9 @@ def _tokenize(html: str, parser: _PageParser) -> None:
         elif html.startswith("<!--", lt):
             close = html.find("-->", lt + 4)
             position = size if close < 0 else close + 3
-        elif html.startswith(("<!", "</", "<?"), lt):  # doctype, CDATA, bogus comments: up to '>'
+        else:  # doctype, CDATA, bogus comments ("<!x", "</1", "<?x"): up to '>'
             gt = html.find(">", lt + 2)
             position = size if gt < 0 else gt + 1
-        else:  # a '<' that opens nothing is text
-            parser.text("<")
-            position = lt + 1
 
 
 def _attributes(source: str) -> dict[str, str]:
@@ -144,6 +143,8 @@ class _PageParser:
         self._open_tags: Counter[str] = Counter()  # how many of each tag are on the stack
         self._furniture: list[int] = []  # stack depths of the open furniture elements
         self._containers: dict[str, _Container] = {"page": _Container(-1)}
+        self._open: list[_Container] = list(self._containers.values())  # containers not closed yet
+        self._live: list[_Container] = self._open  # ... and with no furniture open inside them
         self._meta: dict[str, str] = {}
         self._language = ""
         self._published = ""
@@ -162,12 +163,14 @@ class _PageParser:
         self._open_tags[tag] += 1
         if tag in _CONTAINERS and tag not in self._containers:
             self._containers[tag] = _Container(depth)
+            self._refresh()
         if tag in _TITLES and tag not in self._first_text:
             self._first_text[tag], self._gathering[tag] = [], depth
         if _is_furniture(tag, values):
             self._furniture.append(depth)
+            self._refresh()
         if tag in _BLOCKS:
-            for container in self._open_containers():
+            for container in self._live:
                 if container.blocks:
                     outer_depth, text, _ = container.blocks[-1]
                     container.blocks[-1] = (outer_depth, text, True)
@@ -186,7 +189,7 @@ class _PageParser:
         if not raw:  # a title never reads the code of a script inside it
             for tag in self._gathering:
                 self._first_text[tag].append(data)
-        for container in self._open_containers():
+        for container in self._live:
             container.pieces.append(data)
             if container.blocks:
                 container.blocks[-1][1].append(data)
@@ -202,11 +205,10 @@ class _PageParser:
     def _close(self, tag: str, depth: int) -> None:
         if self._furniture and self._furniture[-1] == depth:
             self._furniture.pop()
+            self._refresh()
         if self._gathering.get(tag) == depth:
             del self._gathering[tag]
-        for container in self._containers.values():
-            if not container.open:
-                continue
+        for container in self._open:
             if container.blocks and container.blocks[-1][0] == depth:
                 _, text, has_inner_block = container.blocks.pop()
                 paragraph = _clean("".join(text))
@@ -214,11 +216,13 @@ class _PageParser:
                     container.paragraphs.append(paragraph)
             if container.depth == depth:
                 container.open = False
+                self._refresh()
 
-    def _open_containers(self) -> list[_Container]:
-        """The containers gathering text now: open, and with no furniture open inside them."""
+    def _refresh(self) -> None:
+        """Which containers are open, and which of them gather text now (no furniture open inside)."""
         deepest_furniture = self._furniture[-1] if self._furniture else -2
-        return [c for c in self._containers.values() if c.open and deepest_furniture < c.depth]
+        self._open = [c for c in self._containers.values() if c.open]
+        self._live = [c for c in self._open if deepest_furniture < c.depth]
 
     def _head_values(self, tag: str, values: dict[str, str]) -> None:
         """Meta tags by property or name ("og:title", "author"), the canonical link, <html lang>, and the
