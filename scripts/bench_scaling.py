@@ -3,11 +3,12 @@
     python scripts/bench_scaling.py stores [--sizes 10000,100000]   # FAISS vs Milvus Lite: ask latency, RSS
     python scripts/bench_scaling.py ray [--workers 1,2] [--texts 512] # embedding throughput on Ray workers
 
-`stores` builds the bench corpus of `pitwall bench` (10kGNAD repeated to a size in chunks, the copies
-reusing the originals' vectors) into each store and asks the bench's 20 questions through the answer
-service: asks per second of one process (one question at a time), latency percentiles, the process's
-resident memory after loading and asking (VmRSS) and the build time. `ray` embeds the same chunk texts
-locally and on 1, 2, ... Ray workers started on this machine and reports chunks per second.
+`stores` builds the bench corpus of `pitwall bench` (the first --base-articles 10kGNAD articles repeated
+to a size in chunks, the copies reusing the originals' vectors, embedded once and cached) into each store
+and asks the bench's 20 questions through the answer service: asks per second of one process (one question
+at a time), latency percentiles, the process's resident memory after loading and asking (VmRSS) and the
+build time. `ray` embeds the same chunk texts locally and on 1, 2, ... Ray workers started on this
+machine and reports chunks per second.
 """
 
 from __future__ import annotations
@@ -41,18 +42,18 @@ def rss_mib() -> float:
     return 0.0
 
 
-def base_chunks(settings: Settings, embedder, gnad: Path):  # noqa: ANN001, ANN201
-    base = read_gnad(gnad)
+def base_chunks(settings: Settings, embedder, gnad: Path, articles: int):  # noqa: ANN001, ANN201
+    base = read_gnad(gnad)[:articles]
     chunks = [
         [c.text for c in chunk_article(a, embedder.token_lengths, embedder.max_tokens, 1, None)] for a in base
     ]
     return base, chunks
 
 
-def bench_stores(sizes: list[int], gnad: Path, work: Path, rounds: int) -> dict:
+def bench_stores(sizes: list[int], gnad: Path, work: Path, rounds: int, articles: int) -> dict:
     settings = Settings()
     embedder = make_embedder(settings)
-    base, chunks = base_chunks(settings, embedder, gnad)
+    base, chunks = base_chunks(settings, embedder, gnad, articles)
     texts = [text for article in chunks for text in article]
     units = [a.text[s:e] for a in base for s, e in quote_units(a.text)]
     vectors = _base_vectors(embedder, settings.model_id, texts + units, work, log)
@@ -103,7 +104,11 @@ def bench_stores(sizes: list[int], gnad: Path, work: Path, rounds: int) -> dict:
             log(json.dumps(results[-1]))
             del service
         shutil.rmtree(folder, ignore_errors=True)
-    return {"machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()}, "stores": results}
+    return {
+        "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()},
+        "base_articles": len(base),
+        "stores": results,
+    }
 
 
 def bench_ray(workers: list[int], gnad: Path, count: int) -> dict:
@@ -111,7 +116,7 @@ def bench_ray(workers: list[int], gnad: Path, count: int) -> dict:
 
     settings = Settings()
     embedder = make_embedder(settings)
-    _, chunks = base_chunks(settings, embedder, gnad)
+    _, chunks = base_chunks(settings, embedder, gnad, 1_000_000)
     texts = [text for article in chunks for text in article][:count]
     results = []
     started = time.perf_counter()
@@ -161,6 +166,7 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--work-dir", type=Path, default=Path.home() / ".cache" / "pitwall" / "bench")
     p.add_argument("--gnad", type=Path, default=DEFAULT_GNAD)
+    p.add_argument("--base-articles", type=int, default=200, help="10kGNAD articles the copies are made of")
     p = sub.add_parser("ray")
     p.add_argument("--workers", default="1,2")
     p.add_argument("--texts", type=int, default=512)
@@ -169,7 +175,7 @@ def main() -> int:
     if args.what == "stores":
         args.work_dir.mkdir(parents=True, exist_ok=True)
         sizes = [int(s) for s in args.sizes.split(",")]
-        result = bench_stores(sizes, args.gnad, args.work_dir, args.rounds)
+        result = bench_stores(sizes, args.gnad, args.work_dir, args.rounds, args.base_articles)
     else:
         result = bench_ray([int(n) for n in args.workers.split(",")], args.gnad, args.texts)
     print(json.dumps(result, indent=2))
