@@ -33,11 +33,11 @@ def build_into_milvus(
     upserted, removed ones deleted, in the live generation; a first build, or one with another model,
     format or chunking, fills a new generation and switches the alias to it when it is complete."""
     started = time.perf_counter()
-    articles, errors = _read_corpus(corpus_dir)
+    articles, loaded = _read_corpus(corpus_dir)
     previous = writer.previous_manifest()
     changes = _compare(articles, previous, model_id, overlap_sentences, target_tokens)
     if changes.nothing_changed:
-        return changes.report(changes.previous_chunks, 0, errors, time.perf_counter() - started)
+        return changes.report(changes.previous_chunks, 0, loaded, time.perf_counter() - started)
 
     old_hashes = previous.article_hashes if previous is not None and changes.reusable else {}
     to_embed = [article for article in articles if old_hashes.get(article.id) != changes.hashes[article.id]]
@@ -79,4 +79,4 @@ def build_into_milvus(
     except BaseException:
         writer.abandon()  # a new generation that was never published is dropped; the live one serves
         raise
-    return changes.report(chunks, embedded, errors, time.perf_counter() - started)
+    return changes.report(chunks, embedded, loaded, time.perf_counter() - started)
