@@ -88,9 +88,9 @@ def best_evidence(searcher: Searcher, question: Question, hits: list[Hit]) -> fl
     """The strongest evidence among `hits` (0 without hits); compare it with the `min_evidence` setting."""
     if not hits:
         return 0.0
-    coverage = searcher.data.lexical.coverage(question.concepts)
-    typical = searcher.typical_similarities(question.vector, [hit.row for hit in hits])
-    idf = searcher.data.lexical.idf
+    coverage = searcher.coverage(question.concepts)
+    typical = searcher.typical_similarities(question.vector, hits)
+    idf = searcher.idf
     return max(
         evidence_strength(question, hit, idf, coverage=coverage, typical_dense=level)
         for hit, level in zip(hits, typical, strict=True)
@@ -125,11 +125,7 @@ def compose_answer(
     if best_evidence(searcher, asked, hits) < min_evidence:
         return Answer(question, language, True, abstained, closest=_closest(hits))
     quotes = [
-        q
-        for q in select_quotes(
-            asked, hits, lambda hit: searcher.data.units_of(hit.row), searcher.data.lexical.idf, MAX_QUOTES
-        )
-        if is_verbatim(q)
+        q for q in select_quotes(asked, hits, searcher.units_of, searcher.idf, MAX_QUOTES) if is_verbatim(q)
     ]
     if not quotes:
         return Answer(question, language, True, abstained, closest=_closest(hits))
@@ -154,7 +150,7 @@ def read_question(searcher: Searcher, question: str, context: str = "") -> Quest
     """The question (after `context`, an earlier question of the conversation) as vector and concepts."""
     text = f"{context.strip()}\n{question}" if context.strip() else question
     vector = searcher.embedder.embed_queries([text])[0]
-    return Question.of(text, vector, searcher.concepts(text), searcher.data.lexical.idf, asks=question)
+    return Question.of(text, vector, searcher.concepts(text), searcher.idf, asks=question)
 
 
 def _closest(hits: list[Hit]) -> tuple[ArticleRef, ...]:

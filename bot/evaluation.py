@@ -210,9 +210,7 @@ def evaluate_abstention(
     )
     evidence = []
     for question, vector in zip(questions, vectors, strict=True):
-        asked = Question.of(
-            question.text, vector, searcher.concepts(question.text), searcher.data.lexical.idf
-        )
+        asked = Question.of(question.text, vector, searcher.concepts(question.text), searcher.idf)
         hits = searcher.search(
             question.text, PASSAGES_TO_READ, query_vector=vector, concepts=list(asked.concepts)
         )

@@ -100,23 +100,26 @@ def concept_in(concept: Concept, stems: set[str]) -> str | None:
 
 
 def question_concepts(
-    question: str, translate: Translate | None = None, known: Callable[[str], bool] = lambda stem: True
+    question: str,
+    translate: Translate | None = None,
+    known: Callable[[Sequence[str]], set[str]] = set,
 ) -> list[Concept]:
     """The question's words as concepts; with `translate` (English to German), each word also stands for up
-    to MAX_TRANSLATIONS of its translations whose stems are `known`. Numbers stay as they are."""
-    concepts = []
-    for word in question_words(question):
-        stems = dict.fromkeys(sorted(_all_stems([word])))
-        if translate is not None and not any(char.isdigit() for char in word):
-            translated = [
-                stem
-                for german in translate(word)
-                for stem in _stemmer("de").stemWords([german.lower()])
-                if known(stem) and stem not in stems and stem not in _QUERY_STOPWORDS
-            ]
-            stems.update(dict.fromkeys(list(dict.fromkeys(translated))[:MAX_TRANSLATIONS]))
-        concepts.append(Concept(word, tuple(stems)))
-    return concepts
+    to MAX_TRANSLATIONS of its translations whose stems are `known` (given all candidates at once, it
+    returns those the index has). Numbers stay as they are."""
+    words = question_words(question)
+    own = [sorted(_all_stems([word])) for word in words]
+    translated: list[list[str]] = [[] for _ in words]
+    if translate is not None:
+        for i, word in enumerate(words):
+            if not any(char.isdigit() for char in word):
+                stems = _stemmer("de").stemWords([german.lower() for german in translate(word)])
+                translated[i] = [
+                    s for s in dict.fromkeys(stems) if s not in own[i] and s not in _QUERY_STOPWORDS
+                ]
+        found = known([stem for stems in translated for stem in stems]) if any(translated) else set()
+        translated = [[s for s in stems if s in found][:MAX_TRANSLATIONS] for stems in translated]
+    return [Concept(word, (*own[i], *translated[i])) for i, word in enumerate(words)]
 
 
 class LexicalIndex:
@@ -140,9 +143,10 @@ class LexicalIndex:
             return np.zeros(self.size, dtype=np.float32)
         return self._retriever.get_scores_from_ids(ids).astype(np.float32, copy=False)
 
-    def concepts(self, question: str, translate: Translate | None = None) -> list[Concept]:
-        """`question_concepts`, translations restricted to the words the index knows."""
-        return question_concepts(question, translate, known=self._retriever.vocab_dict.__contains__)
+    def known_stems(self, stems: Sequence[str]) -> set[str]:
+        """Those of `stems` that some passage contains."""
+        vocabulary = self._retriever.vocab_dict
+        return {stem for stem in stems if stem in vocabulary}
 
     def concept_scores(self, concepts: Sequence[Concept]) -> np.ndarray:
         """BM25 score of every passage for a structured query: per concept the best score of its stems
@@ -172,6 +176,11 @@ class LexicalIndex:
         indptr = self._retriever.scores["indptr"]
         frequency = int(indptr[token + 1] - indptr[token])
         return math.log(1 + (self.size - frequency + 0.5) / (frequency + 0.5))
+
+    @property
+    def indexed(self) -> int:
+        """How many passages the stored index holds (checked against the manifest on load)."""
+        return int(self._retriever.scores["num_docs"])
 
     def save(self, directory: Path) -> None:
         self._retriever.save(str(directory), show_progress=False)

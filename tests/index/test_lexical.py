@@ -38,7 +38,7 @@ def index() -> LexicalIndex:
     ],
 )
 def test_coverage_is_the_share_of_concepts_the_index_knows(index, question, expected):
-    assert index.coverage(index.concepts(question)) == pytest.approx(expected)
+    assert index.coverage(question_concepts(question)) == pytest.approx(expected)
 
 
 def test_question_words_are_not_content():
@@ -64,14 +64,10 @@ def test_a_rare_stem_weighs_more_than_a_common_one(index):
 def test_a_translated_word_keeps_only_translations_the_index_knows(index):
     translate = {"race": ["Rennen", "Wettlauf"], "court": ["Gericht", "Hof"]}.get
     concepts = question_concepts(
-        "Which court stopped the race?", lambda w: translate(w, []), index_known(index)
+        "Which court stopped the race?", lambda w: translate(w, []), index.known_stems
     )
     assert [c.word for c in concepts] == ["court", "stopped", "race"]
     assert "renn" in concepts[2].stems and "wettlauf" not in concepts[2].stems
-
-
-def index_known(index: LexicalIndex):
-    return lambda stem: index.idf(stem) > 0
 
 
 @pytest.mark.parametrize(
