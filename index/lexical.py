@@ -20,6 +20,7 @@ _LANGUAGES = {
     "en": ("english", bm25s.stopwords.STOPWORDS_EN),
 }
 _WORD = re.compile(r"\w+")
+_NO_WORD = " "  # a token that no text tokenizes to
 _QUERY_STOPWORDS = (
     frozenset(bm25s.stopwords.STOPWORDS_GERMAN) | frozenset(bm25s.stopwords.STOPWORDS_EN_PLUS)
 ) - {"won"}  # "won" is listed for "won't"; "who won?" needs it
@@ -133,7 +134,10 @@ class LexicalIndex:
     def build(cls, tokenized_passages: Sequence[list[str]]) -> LexicalIndex:
         logging.getLogger("bm25s").setLevel(logging.WARNING)
         retriever = bm25s.BM25()
-        retriever.index([list(tokens) for tokens in tokenized_passages], show_progress=False)
+        passages = [list(tokens) for tokens in tokenized_passages]
+        if not any(passages):  # bm25s cannot index an empty vocabulary: one token no query word can be
+            passages = [[_NO_WORD] for _ in passages]
+        retriever.index(passages, show_progress=False)
         return cls(retriever, len(tokenized_passages))
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
