@@ -128,9 +128,13 @@ class _Container:
     """The text of one candidate container, gathered while it is open."""
 
     depth: int  # its place on the element stack (-1: the whole page)
-    pieces: list[str] = field(default_factory=list)  # every text, for a container without blocks
+    pieces: list[str] = field(default_factory=list)  # every text, in order
     paragraphs: list[str] = field(default_factory=list)
-    blocks: list[tuple[int, list[str], bool]] = field(default_factory=list)  # (depth, text, has inner block)
+    # The open blocks, as three lists of plain values (a deep page makes millions; the garbage collector
+    # would walk objects): stack depth, where its text starts in `pieces`, and whether a block opened inside.
+    block_depths: list[int] = field(default_factory=list)
+    block_starts: list[int] = field(default_factory=list)
+    block_has_inner: list[bool] = field(default_factory=list)
     has_blocks: bool = False  # then its text is its blocks' text, even when that is empty
     open: bool = True
 
@@ -171,10 +175,11 @@ class _PageParser:
             self._refresh()
         if tag in _BLOCKS:
             for container in self._live:
-                if container.blocks:
-                    outer_depth, text, _ = container.blocks[-1]
-                    container.blocks[-1] = (outer_depth, text, True)
-                container.blocks.append((depth, [], False))
+                if container.block_has_inner:
+                    container.block_has_inner[-1] = True
+                container.block_depths.append(depth)
+                container.block_starts.append(len(container.pieces))
+                container.block_has_inner.append(False)
                 container.has_blocks = True
 
     def end(self, tag: str) -> None:
@@ -191,8 +196,6 @@ class _PageParser:
                 self._first_text[tag].append(data)
         for container in self._live:
             container.pieces.append(data)
-            if container.blocks:
-                container.blocks[-1][1].append(data)
 
     # --- state ------------------------------------------------------------------------------------
 
@@ -209,11 +212,13 @@ class _PageParser:
         if self._gathering.get(tag) == depth:
             del self._gathering[tag]
         for container in self._open:
-            if container.blocks and container.blocks[-1][0] == depth:
-                _, text, has_inner_block = container.blocks.pop()
-                paragraph = _clean("".join(text))
-                if not has_inner_block and paragraph:
-                    container.paragraphs.append(paragraph)
+            if container.block_depths and container.block_depths[-1] == depth:
+                container.block_depths.pop()
+                start = container.block_starts.pop()
+                if not container.block_has_inner.pop():  # the innermost blocks hold the text
+                    paragraph = _clean("".join(container.pieces[start:]))
+                    if paragraph:
+                        container.paragraphs.append(paragraph)
             if container.depth == depth:
                 container.open = False
                 self._refresh()
