@@ -155,7 +155,9 @@ def _known_files(index_dir: Path, previous: Manifest | None) -> dict[str, KnownF
         return {}
 
 
-def _read_corpus(corpus_dir: Path, known: dict[str, KnownFile]) -> tuple[list[Article], LoadResult]:
+def _read_corpus(
+    corpus_dir: Path, known: dict[str, KnownFile] | None = None
+) -> tuple[list[Article], LoadResult]:
     """The corpus's articles in id order, and what was read (with the rejected files and the warnings);
     nothing at all is an error."""
     loaded = load_corpus(corpus_dir, known=known)
