@@ -150,12 +150,14 @@ class _PageParser:
         self._open: list[_Container] = list(self._containers.values())  # containers not closed yet
         self._live: list[_Container] = self._open  # ... and with no furniture open inside them
         self._meta: dict[str, str] = {}
-        self._language = ""
+        self._language: str | None = None  # the first <html>'s lang ("" when it has none)
         self._published = ""
         self._first_text: dict[str, list[str]] = {}  # the text of the first <h1> and the first <title>
         self._gathering: dict[str, int] = {}  # their stack depths while they are open
 
     def start(self, tag: str, values: dict[str, str]) -> None:
+        if tag == "html" and self._language is None:
+            self._language = _clean(values.get("lang", ""))
         if values:
             self._head_values(tag, values)
         if tag == "br":
@@ -230,7 +232,7 @@ class _PageParser:
         self._live = [c for c in self._open if deepest_furniture < c.depth]
 
     def _head_values(self, tag: str, values: dict[str, str]) -> None:
-        """Meta tags by property or name ("og:title", "author"), the canonical link, <html lang>, and the
+        """Meta tags by property or name ("og:title", "author"), the canonical link, and the
         first <time datetime> that is a full date ("2024-05" or "PT2H" are valid HTML, not dates)."""
         if tag == "meta":
             key, value = (
@@ -239,8 +241,6 @@ class _PageParser:
             )
         elif tag == "link" and "canonical" in values.get("rel", "").split():
             key, value = "canonical", values.get("href", "")
-        elif tag == "html" and not self._language:
-            key, value, self._language = "", "", _clean(values.get("lang", ""))
         elif tag == "time" and not self._published and _FULL_DATE.match(_clean(values.get("datetime", ""))):
             key, value, self._published = "", "", _clean(values["datetime"])
         else:
@@ -270,7 +270,7 @@ class _PageParser:
             published=meta.get("article:published_time") or self._published,
             source=meta.get("og:site_name", ""),
             author=meta.get("author", ""),
-            language=self._language,
+            language=self._language or "",
         )
 
 
