@@ -7,15 +7,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from bot.answers import Answer, compose_answer
 from bot.settings import Settings
-from index.build import IndexReport, Progress, build_index
 from index.documents import Article
 from index.embedding import Embedder, create_embedder
 from index.errors import UserError
 from index.search import Mode, Searcher
 from index.store import load_index
+
+if TYPE_CHECKING:  # building (loaders, HTML parsing, bm25s) is imported only when an index is built
+    from index.build import IndexReport, Progress
 
 
 class QuestionError(UserError):
@@ -119,6 +122,8 @@ class AnswerService:
 
     def reindex(self, progress: Progress | None = None) -> IndexReport:
         """Update the index from the corpus folder; answers come from the old index until this returns."""
+        from index.build import build_index
+
         report = build_index(
             self.settings.corpus_dir,
             self.settings.index_dir,
