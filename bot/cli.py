@@ -87,6 +87,15 @@ def _parser() -> argparse.ArgumentParser:
     p = command("index", _index, "build or update the index from the corpus folder")
     p.add_argument("--corpus", type=Path, help="corpus folder (default: PITWALL_CORPUS_DIR or corpus/)")
     p.add_argument("--index", type=Path, help="index folder (default: PITWALL_INDEX_DIR or .index/)")
+    p.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="embed on Ray workers: 'local' (start Ray here), 'auto' or 'ray://host:10001' (join a cluster); "
+        "needs pitwall[ray]",
+    )
+    p.add_argument(
+        "--ray-workers", type=_positive, metavar="N", help="Ray workers (default: one per CPU of the cluster)"
+    )
     p.add_argument("--json", action="store_true", help="print the report as one JSON document")
 
     p = command("ask", _ask, "answer a question with cited quotes ('-': one question per line on stdin)")
@@ -163,6 +172,12 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024-05-31") from None
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
 def _sizes(text: str) -> tuple[int, ...]:
     try:
         sizes = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
@@ -182,10 +197,12 @@ def _service(settings: Settings):
 def _index(args: argparse.Namespace, settings: Settings) -> int:
     from index.build import NothingToIndex
 
+    if args.ray_workers and not args.ray:
+        raise ValueError("--ray-workers needs --ray ADDRESS")
     service = _service(settings)
     bar = _ProgressBar()
     try:
-        report = service.reindex(progress=bar.update)
+        report = service.reindex(progress=bar.update, ray=args.ray, ray_workers=args.ray_workers)
     except NothingToIndex as error:
         bar.close()
         if args.json:
@@ -203,7 +220,8 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"{report.articles} articles, {report.chunks} chunks in {settings.index_dir} "
             f"({report.added} added, {report.changed} changed, {report.removed} removed, "
-            f"{report.embedded_chunks} chunks embedded, {len(report.errors)} files rejected) "
+            f"{report.embedded_chunks} chunks embedded ({report.engine}, {report.workers} workers), "
+            f"{len(report.errors)} files rejected) "
             f"in {report.seconds:.1f} s"
         )
     return EXIT_SOME_REJECTED if report.errors else EXIT_OK
@@ -307,10 +325,9 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     result = evaluate(
         args.squad,
         args.questions,
+        settings=settings,
         embedder=embedder,
-        model_id=settings.model_id,
         work_dir=work_dir,
-        lexical_weight=settings.lexical_weight,
         progress=lambda message: print(message, file=sys.stderr),
     )
     if args.json:
@@ -333,11 +350,9 @@ def _eval_abstention(args: argparse.Namespace, settings: Settings, work_dir: Pat
     result = evaluate_abstention(
         args.squad,
         args.questions,
+        settings=settings,
         embedder=embedder,
-        model_id=settings.model_id,
         work_dir=work_dir,
-        lexical_weight=settings.lexical_weight,
-        min_evidence=settings.min_evidence,
         progress=lambda message: print(message, file=sys.stderr),
     )
     if args.json:
@@ -387,15 +402,23 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 def _bot(args: argparse.Namespace, settings: Settings) -> int:
     from bot.discord_bot import DiscordSettings, run_bot
     from index.build import NothingToIndex
+    from index.loading import CorpusError
+    from index.store import read_manifest
 
     discord_settings = DiscordSettings()
+    discord_settings.require_token()  # before the start-up re-index, which may take minutes
     service = _service(settings)
     try:
         report = service.reindex(progress=_ProgressBar().update)
     except NothingToIndex as error:
         print(f"pitwall: {error}", file=sys.stderr)
         return EXIT_NOTHING_INDEXED
-    print(f"index: {report.articles} articles, {report.chunks} chunks", file=sys.stderr)
+    except CorpusError as error:  # e.g. no corpus folder on this machine: serve the index if there is one
+        if read_manifest(settings.index_dir) is None:
+            raise
+        print(f"pitwall: {error}; answering from the existing index", file=sys.stderr)
+    else:
+        print(f"index: {report.articles} articles, {report.chunks} chunks", file=sys.stderr)
     return run_bot(discord_settings, service)
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from bot.answers import PASSAGES_TO_READ, best_evidence
-from index.build import build_index
+from bot.service import AnswerService
+from bot.settings import Settings
 from index.embedding import Embedder
 from index.search import MODES, Searcher
-from index.store import load_index
 
 CHUNK_CANDIDATES = 50  # passages fetched per question before they are grouped into documents
 
@@ -103,18 +103,21 @@ def _index_and_embed(
     questions: Sequence[EvalQuestion],
     key: str,
     *,
+    settings: Settings,
     embedder: Embedder,
-    model_id: str,
     work_dir: Path,
-    lexical_weight: float,
     progress: Callable[[str], None],
 ) -> tuple[Searcher, np.ndarray]:
-    """A searcher over `docs` (indexed in `work_dir/key`, reused while unchanged) and the question vectors."""
+    """A searcher over `docs` (indexed in `work_dir/key`, reused while unchanged) and the question vectors.
+    The index is built and searched by the answer service with every engine setting, as `pitwall ask` does."""
     corpus_dir, index_dir = work_dir / key / "corpus", work_dir / key / "index"
     write_corpus(docs, corpus_dir)
     progress(f"indexing {len(docs)} documents")
-    build_index(corpus_dir, index_dir, model_id=model_id, get_embedder=lambda: embedder)
-    searcher = Searcher(load_index(index_dir, model_id=model_id), embedder, lexical_weight=lexical_weight)
+    service = AnswerService(
+        settings.model_copy(update={"corpus_dir": corpus_dir, "index_dir": index_dir}), lambda _: embedder
+    )
+    service.reindex()
+    searcher = service.searcher()
     progress(f"embedding {len(questions)} questions")
     return searcher, embedder.embed_queries([q.text for q in questions])
 
@@ -123,23 +126,16 @@ def evaluate(
     docs_path: Path,
     questions_path: Path | None,
     *,
+    settings: Settings,
     embedder: Embedder,
-    model_id: str,
     work_dir: Path,
-    lexical_weight: float,
     progress: Callable[[str], None] = lambda message: None,
 ) -> dict:
+    """R@1, R@5, R@10, nDCG@10 and MRR@10 of each retriever, searching as the settings say."""
     docs, questions = read_squad(docs_path, questions_path)
-    key = hashlib.sha256(docs_path.read_bytes() + model_id.encode()).hexdigest()[:16]
+    key = hashlib.sha256(docs_path.read_bytes() + settings.model_id.encode()).hexdigest()[:16]
     searcher, vectors = _index_and_embed(
-        docs,
-        questions,
-        key,
-        embedder=embedder,
-        model_id=model_id,
-        work_dir=work_dir,
-        lexical_weight=lexical_weight,
-        progress=progress,
+        docs, questions, key, settings=settings, embedder=embedder, work_dir=work_dir, progress=progress
     )
     gold = [q.gold for q in questions]
     results = {}
@@ -189,33 +185,24 @@ def evaluate_abstention(
     docs_path: Path,
     questions_path: Path | None,
     *,
+    settings: Settings,
     embedder: Embedder,
-    model_id: str,
     work_dir: Path,
-    lexical_weight: float,
-    min_evidence: float,
     progress: Callable[[str], None] = lambda message: None,
 ) -> dict:
-    """Index half of the articles, ask every question, and report how `min_evidence` separates the
-    questions whose article is indexed from those whose article is not."""
+    """Index half of the articles, ask every question, and report how the `min_evidence` setting separates
+    the questions whose article is indexed from those whose article is not."""
     docs, questions = read_squad(docs_path, questions_path)
     indexed = half_split(docs)
-    key = hashlib.sha256(docs_path.read_bytes() + model_id.encode() + b"half").hexdigest()[:16]
+    key = hashlib.sha256(docs_path.read_bytes() + settings.model_id.encode() + b"half").hexdigest()[:16]
     searcher, vectors = _index_and_embed(
-        indexed,
-        questions,
-        key,
-        embedder=embedder,
-        model_id=model_id,
-        work_dir=work_dir,
-        lexical_weight=lexical_weight,
-        progress=progress,
+        indexed, questions, key, settings=settings, embedder=embedder, work_dir=work_dir, progress=progress
     )
     evidence = []
     for question, vector in zip(questions, vectors, strict=True):
         hits = searcher.search(question.text, PASSAGES_TO_READ, query_vector=vector)
         evidence.append(best_evidence(searcher, question.text, hits, vector))
     in_index = [q.gold in indexed for q in questions]
-    shares = abstention_shares(evidence, in_index, min_evidence)
+    shares = abstention_shares(evidence, in_index, settings.min_evidence)
     shares["balanced_threshold"] = balanced_threshold(evidence, in_index)
     return {"documents": len(indexed), "questions": len(questions), "abstention": shares}

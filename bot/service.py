@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -74,8 +75,10 @@ class ServiceStatus:
     last_report: IndexReport | None
 
 
-def make_embedder(settings: Settings) -> Embedder:
-    return create_embedder(
+def embedder_recipe(settings: Settings) -> Callable[[], Embedder]:
+    """How to make the settings' embedder, as a picklable callable (Ray workers make their own with it)."""
+    return functools.partial(
+        create_embedder,
         settings.embedding_model,
         query_prompt=settings.query_prompt,
         passage_prompt=settings.passage_prompt,
@@ -83,14 +86,24 @@ def make_embedder(settings: Settings) -> Embedder:
     )
 
 
+def make_embedder(settings: Settings) -> Embedder:
+    return embedder_recipe(settings)()
+
+
 class AnswerService:
     """Owns the embedder and the loaded index; a re-index swaps in the new index when it is published."""
 
     def __init__(
-        self, settings: Settings, embedder_factory: Callable[[Settings], Embedder] = make_embedder
+        self,
+        settings: Settings,
+        embedder_factory: Callable[[Settings], Embedder] = make_embedder,
+        recipe: Callable[[Settings], Callable[[], Embedder]] = embedder_recipe,
     ) -> None:
+        """`embedder_factory` makes this process's embedder; `recipe` the picklable maker of the same
+        embedder that Ray workers run."""
         self.settings = settings
         self._embedder_factory = embedder_factory
+        self._recipe = recipe
         self._embedder: Embedder | None = None
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()
@@ -120,24 +133,60 @@ class AnswerService:
         data = load_index(self.settings.index_dir, model_id=self.settings.model_id)
         return Searcher(data, self.embedder(), lexical_weight=self.settings.lexical_weight)
 
-    def reindex(self, progress: Progress | None = None) -> IndexReport:
-        """Update the index from the corpus folder; answers come from the old index until this returns."""
-        from index.build import build_index
+    def reindex(
+        self, progress: Progress | None = None, *, ray: str | None = None, ray_workers: int | None = None
+    ) -> IndexReport:
+        """Update the index from the corpus folder; answers come from the old index until this returns.
 
-        report = build_index(
-            self.settings.corpus_dir,
-            self.settings.index_dir,
-            model_id=self.settings.model_id,
-            get_embedder=self.embedder,
-            overlap_sentences=self.settings.chunk_overlap_sentences,
-            target_tokens=self.settings.chunk_target_tokens,
-            progress=progress,
-        )
+        With `ray` (an address: "local", "auto", "ray://host:10001") new and changed passages are embedded
+        by `ray_workers` Ray workers (default: one per CPU of the cluster); Ray is only started when
+        something has to be embedded."""
+        if ray is None:
+            report = self._build(self.embedder, progress)
+        else:
+            report = self._build_with_ray(ray, ray_workers, progress)
         changed = report.added or report.changed or report.removed
         if self._searcher is not None and changed:  # swap in the new index; otherwise load it when asked
             self._searcher = self._load_searcher()
         self.last_report = report
         return report
+
+    def _build(self, get_embedder: Callable[[], Embedder], progress: Progress | None) -> IndexReport:
+        from index.build import build_index
+
+        return build_index(
+            self.settings.corpus_dir,
+            self.settings.index_dir,
+            model_id=self.settings.model_id,
+            get_embedder=get_embedder,
+            overlap_sentences=self.settings.chunk_overlap_sentences,
+            target_tokens=self.settings.chunk_target_tokens,
+            progress=progress,
+        )
+
+    def _build_with_ray(self, address: str, workers: int | None, progress: Progress | None) -> IndexReport:
+        try:
+            from index import ray_embedding
+        except ImportError as error:
+            raise ValueError(f"embedding with Ray needs Ray ({error}): pip install 'pitwall[ray]'") from error
+        started: list[ray_embedding.RayEmbedder] = []
+        stop_ray = False
+
+        def get_embedder() -> Embedder:
+            nonlocal stop_ray
+            stop_ray = ray_embedding.connect(address, cpus=workers)
+            count = workers or ray_embedding.cluster_cpus()
+            started.append(ray_embedding.ray_embedder(self.embedder(), self._recipe(self.settings), count))
+            return started[0]
+
+        try:
+            report = self._build(get_embedder, progress)
+        finally:
+            for embedder in started:
+                embedder.close()
+            if stop_ray:
+                ray_embedding.shutdown()
+        return replace(report, engine="ray", workers=started[0].workers if started else 0)
 
     def search(
         self,

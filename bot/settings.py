@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from index.chunking import OVERLAP_SENTENCES
 from index.embedding import DEFAULT_MODEL, model_id_for
 from index.fusion import LEXICAL_WEIGHT
 
@@ -28,7 +29,7 @@ class Settings(BaseSettings):
     query_prompt: str | None = Field(None, description="Prefix for questions (default: the model's own).")
     passage_prompt: str | None = Field(None, description="Prefix for passages (default: the model's own).")
     chunk_overlap_sentences: int = Field(
-        1, ge=0, le=5, description="Sentences shared by neighbouring chunks."
+        OVERLAP_SENTENCES, ge=0, le=5, description="Sentences shared by neighbouring chunks."
     )
     chunk_target_tokens: int | None = Field(
         None, ge=16, description="Preferred chunk size in word pieces (default: the model's limit)."

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.chunking import ChunkingParams, chunk_article
+from index.chunking import OVERLAP_SENTENCES, ChunkingParams, chunk_article
 from index.dense import DenseIndex
 from index.documents import Article, Chunk, LoadError
 from index.embedding import Embedder, SpanEmbedder
@@ -53,6 +53,8 @@ class IndexReport:
     embedded_chunks: int
     errors: tuple[LoadError, ...]
     seconds: float
+    engine: str = "local"  # what embedded: "local" (this process) or "ray"
+    workers: int = 1  # processes that embedded (Ray workers; 0 if Ray had nothing to embed)
 
     def to_json(self) -> dict:
         return {
@@ -64,6 +66,7 @@ class IndexReport:
             "embedded_chunks": self.embedded_chunks,
             "errors": [error.to_json() for error in self.errors],
             "seconds": round(self.seconds, 3),
+            "embedding": {"engine": self.engine, "workers": self.workers},
         }
 
 
@@ -73,7 +76,7 @@ def build_index(
     *,
     model_id: str,
     get_embedder: Callable[[], Embedder],
-    overlap_sentences: int = 1,
+    overlap_sentences: int = OVERLAP_SENTENCES,
     target_tokens: int | None = None,
     progress: Progress | None = None,
 ) -> IndexReport:

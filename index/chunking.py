@@ -17,6 +17,11 @@ from index.sentences import split_paragraphs, split_sentences
 
 TokenLengths = Callable[[Sequence[str]], list[int]]
 
+OVERLAP_SENTENCES = (
+    1  # sentences shared by neighbouring chunks: a fact told across a chunk border stays whole
+)
+# in one of them, at the cost of about one sentence per chunk embedded twice (PITWALL_CHUNK_OVERLAP_SENTENCES)
+
 _NON_SPACE = re.compile(r"\S+")
 _SPACE = re.compile(r"\s+")
 
@@ -26,7 +31,7 @@ class ChunkingParams:
     """How articles are chunked; saved in the index manifest so a changed setting forces a rebuild."""
 
     max_tokens: int
-    overlap_sentences: int = 1
+    overlap_sentences: int = OVERLAP_SENTENCES
     target_tokens: int | None = None
 
     def __post_init__(self) -> None:
@@ -66,7 +71,7 @@ def chunk_article(
     article: Article,
     token_lengths: TokenLengths,
     max_tokens: int,
-    overlap_sentences: int = 1,
+    overlap_sentences: int = OVERLAP_SENTENCES,
     target_tokens: int | None = None,
 ) -> list[Chunk]:
     """The chunks of `article`: whole consecutive sentences, at most `max_tokens` word pieces each.

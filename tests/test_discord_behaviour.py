@@ -15,7 +15,8 @@ import pytest
 
 from bot.discord_bot import export_feedback
 from index.documents import Article
-from tests.discord_harness import buttons
+from tests.discord_harness import Sent, buttons
+from tests.discord_harness import payloads as p
 from tests.discord_harness.session import BotSession
 from tests.discord_harness.stand_in import StandInService
 
@@ -46,17 +47,27 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotSession]:
     service = StandInService(list(ARTICLES), fail_questions={"please fail"})
     session = BotSession(service, tmp_path_factory.mktemp("discord-behaviour"))
     d = session.discord
+    race_control = d.add_role("Race Control")
     session.members = {  # type: ignore[attr-defined]
         "alice": d.add_member("alice"),
+        "bob": d.add_member("bob"),
+        "carol": d.add_member("carol"),
+        "dave": d.add_member("dave"),
+        "erin": d.add_member("erin"),
         "boss": d.add_member("boss", roles=[d.manager_role]),
-        "marshal": d.add_member("marshal", roles=[d.add_role("Race Control")]),
+        "marshal": d.add_member("marshal", roles=[race_control]),
+        "steward": d.add_member("steward"),
         "hasty": d.add_member("hasty"),
         "botty": d.add_member("otherbot", bot=True),
     }
     session.ask_channel = d.add_channel("ask-pitwall")  # type: ignore[attr-defined]
+    session.no_embeds = d.add_channel("no-embeds", deny_bot=p.EMBED_LINKS)  # type: ignore[attr-defined]
     session.start(
-        admin_roles=["Race Control"], ask_channels=[int(session.ask_channel)], rate_limit_per_minute=3
-    )  # type: ignore[attr-defined]
+        admin_roles=[int(race_control["id"])],
+        admin_users=[int(session.members["steward"]["user"]["id"])],  # type: ignore[attr-defined]
+        ask_channels=[int(session.ask_channel)],  # type: ignore[attr-defined]
+        rate_limit_per_minute=3,
+    )
     yield session
     assert session.stop() == 0
     assert not session.log.take_errors()
@@ -132,7 +143,11 @@ def test_reindex_refused_for_members_one_at_a_time_and_reports_rejected_files(en
         assert not started.ephemeral and started.content.startswith("Re-indexing")
         second = env.run(d.wait_final(env.run(d.slash(member(env, "boss"), "reindex"))))
         assert second.ephemeral and "already running" in second.content
-        progress = env.run(d.wait_for(lambda s: s.token == ix.token and "embedded 1 of 2" in s.content))
+        progress = env.run(
+            d.wait_for(
+                lambda s: s.token == ix.token and "embedded 1 of 2 new passages and sentences" in s.content
+            )
+        )
         assert progress.kind == "edit_original"
     finally:
         gate.set()
@@ -155,18 +170,108 @@ def test_a_failed_reindex_says_why_and_that_the_old_index_still_serves(env: BotS
     assert len(env.log.take_errors()) == 1  # the traceback is logged
 
 
-def test_ask_channel_messages_are_answered_and_bots_are_ignored(env: BotSession) -> None:
+def test_reindex_allowed_for_a_listed_user(env: BotSession) -> None:
+    d = env.discord
+    ix = env.run(d.slash(member(env, "steward"), "reindex"))  # on PITWALL_DISCORD_ADMIN_USERS
+    done = env.run(d.wait_for(lambda s: s.token == ix.token and s.content.startswith("Re-index done")))
+    assert "1 rejected" in done.content
+
+
+def answer_in(env: BotSession, channel_id: str, timeout: float = 30) -> Sent:
+    """The bot's next answer (a message with an embed) posted in `channel_id` from now on, or the first one
+    if there is none yet."""
+    seen = {id(s) for s in env.discord.sent if s.channel_id == channel_id and s.embeds}
+    seen = seen if seen else set()
+
+    def is_answer(s: Sent) -> bool:
+        return (
+            s.kind == "channel_message"
+            and s.channel_id == channel_id
+            and bool(s.embeds)
+            and id(s) not in seen
+        )
+
+    return env.run(env.discord.wait_for(is_answer, timeout))
+
+
+def test_an_ask_channel_question_opens_a_thread_where_follow_ups_are_answered(env: BotSession) -> None:
     d = env.discord
     channel = env.ask_channel  # type: ignore[attr-defined]
-    from_bot = env.run(d.send_message(member(env, "botty"), "Ferrari Fiorano?", channel_id=channel))
-    question = env.run(d.send_message(member(env, "alice"), "Testet Ferrari in Fiorano?", channel_id=channel))
+    alice, bob = member(env, "carol"), member(env, "bob")
+    env.run(d.send_message(member(env, "botty"), "Ferrari Fiorano?", channel_id=channel))
+    question = env.run(d.send_message(alice, "Testet Ferrari in Fiorano?", channel_id=channel))
+    answer = answer_in(env, question["id"])  # in the thread opened on the question (same id)
+    thread = next(t for t in d.guild.threads if t["id"] == question["id"])
+    assert thread["owner_id"] == d.app_id and thread["name"] == "Testet Ferrari in Fiorano?"
+    assert "Ferrari testet den neuen Wagen" in answer.text()
+    assert answer.body["allowed_mentions"] == {"parse": []}
+    assert ("ask", "Ferrari Fiorano?") not in env.service.calls  # other bots are ignored
+
+    follow = env.run(d.send_message(bob, "Und wann?", channel_id=thread["id"]))  # in the bot's thread
+    follow_answer = answer_in(env, thread["id"])
+    assert follow_answer.message["id"] != answer.message["id"]  # type: ignore[index]
+    assert env.service.calls[-1] == ("ask", "Und wann? | context: Testet Ferrari in Fiorano?")
+    between = env.run(d.send_message(alice, "danke, cool!", channel_id=thread["id"], reply_to=follow["id"]))
+    env.run(d.send_message(alice, "Und Alpine?", channel_id=thread["id"]))  # addressed: answered after
+    env.run(d.wait_for(lambda s: s.channel_id == thread["id"] and "Alpine bleibt" in s.text()))
+    assert not any(("danke" in c[1]) for c in env.service.calls), "a reply between members was answered"
+    assert between["id"] not in replied_to(env)
+
+
+def replied_to(env: BotSession) -> set[str]:
+    return {str((s.body.get("message_reference") or {}).get("message_id")) for s in env.discord.sent}
+
+
+def test_only_messages_addressed_to_the_bot_are_answered(env: BotSession) -> None:
+    d = env.discord
+    alice, bob = member(env, "dave"), member(env, "bob")
+    mention = env.run(d.send_message(alice, "Plant Alpine einen IMSA-Einstieg?", mention_bot=True))
+    answer = env.run(d.wait_reply(mention["id"]))
+    assert "Alpine bleibt vorerst" in answer.text()
+    own_thread = env.run(d.create_thread(alice, "Alpine talk"))  # a member's thread, not the bot's
+    env.run(d.send_message(alice, "Ferrari in Fiorano?", channel_id=own_thread, mention_bot=True))
+    answer_in(env, own_thread)
+    unaddressed = [
+        env.run(d.send_message(bob, "Ferrari testet in Fiorano, oder?")),  # plain chat in #general
+        env.run(d.send_message(alice, "danke, cool!", channel_id=own_thread)),  # the bot answered here once
+        env.run(d.send_message(bob, "Fiorano ist toll", reply_to=mention["id"])),  # reply to a member
+    ]
+    follow = env.run(d.send_message(bob, "Und Ferrari?", reply_to=answer.message["id"]))  # type: ignore[index]
+    follow_answer = env.run(d.wait_reply(follow["id"]))
+    assert follow_answer.embeds  # answered, as a follow-up:
+    assert env.service.calls[-1] == ("ask", "Und Ferrari? | context: Plant Alpine einen IMSA-Einstieg?")
+    asked = [c[1] for c in env.service.calls]
+    for message in unaddressed:
+        assert not any(q.startswith(message["content"]) for q in asked), message["content"]
+        assert message["id"] not in replied_to(env)
+
+
+def test_a_direct_message_is_answered(env: BotSession) -> None:
+    d = env.discord
+    question = env.run(d.send_message(member(env, "erin"), "Testet Ferrari in Fiorano?", direct=True))
     reply = env.run(d.wait_reply(question["id"]))
-    assert "Ferrari testet den neuen Wagen" in reply.text()
-    assert reply.body["allowed_mentions"] == {"parse": [], "replied_user": False}
-    replied_to = {str((s.body.get("message_reference") or {}).get("message_id")) for s in d.sent}
-    assert from_bot["id"] not in replied_to
-    # the bot's own answer came back through the gateway (like on Discord) and was not answered
-    assert reply.message is not None and reply.message["id"] not in replied_to
+    assert reply.channel_id == question["channel_id"] and "Ferrari testet" in reply.text()
+
+
+def test_a_missing_permission_is_told_privately_without_a_traceback(env: BotSession) -> None:
+    d = env.discord
+    alice = member(env, "alice")
+    question = env.run(
+        d.send_message(alice, "Testet Ferrari?", channel_id=env.no_embeds, mention_bot=True)  # type: ignore[attr-defined]
+    )
+    notice = env.run(d.wait_for(lambda s: s in d.direct_messages(alice) and "Embed Links" in s.content))
+    assert f"<#{env.no_embeds}>" in notice.content  # type: ignore[attr-defined]
+    assert not [s for s in d.sent if s.channel_id == env.no_embeds]  # type: ignore[attr-defined]
+    assert question["id"] not in replied_to(env)
+    assert not env.log.take_errors()
+
+
+def test_chat_over_the_rate_limit_gets_a_short_notice(env: BotSession) -> None:
+    d = env.discord
+    hasty = member(env, "hasty")  # over the limit after test_rate_limit_per_user_...
+    question = env.run(d.send_message(hasty, "Ferrari?", mention_bot=True))
+    notice = env.run(d.wait_reply(question["id"]))
+    assert "3 questions a minute" in notice.content and not notice.embeds
 
 
 def test_feedback_buttons_keep_working_after_a_restart(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 from bot.discord_bot import export_feedback
 from bot.service import AnswerService
 from bot.settings import Settings
-from tests.discord_harness import LocalDiscord, Sent, buttons
+from tests.discord_harness import Interaction, LocalDiscord, Sent, buttons
 from tests.discord_harness.session import BotSession
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -55,7 +56,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotSession]:
     session.alice = d.add_member("alice")  # type: ignore[attr-defined]
     session.boss = d.add_member("boss", roles=[d.manager_role])  # type: ignore[attr-defined]
     session.crowd = [d.add_member(f"fan{i}") for i in range(20)]  # type: ignore[attr-defined]
-    session.start()
+    session.ask_channel = d.add_channel("ask-pitwall")  # type: ignore[attr-defined]
+    # the per-server limits stay at their defaults; alice asks more than 6 questions a minute here
+    session.start(rate_limit_per_minute=30, ask_channels=[int(session.ask_channel)])  # type: ignore[attr-defined]
     yield session
     assert session.stop() == 0
     assert not session.log.take_errors()
@@ -66,7 +69,38 @@ def ask(env: BotSession, member: dict, question: str) -> Sent:
     return env.run(d.wait_final(env.run(d.slash(member, "ask", question=question)), timeout=120), 150)
 
 
+def acknowledged_after(env: BotSession, fire: Coroutine[Any, Any, Interaction]) -> float:
+    """Seconds from a member's interaction to the bot's first response to it (Discord allows 3)."""
+    d = env.discord
+
+    async def measure() -> float:
+        started = time.perf_counter()
+        ix = await fire
+        await d.wait_for(lambda s: s.token == ix.token and s.kind == "callback", timeout=30)
+        return time.perf_counter() - started
+
+    return env.run(measure())
+
+
+def test_the_first_status_autocomplete_and_ask_after_ready_are_acknowledged_within_3_s(
+    env: BotSession,
+) -> None:
+    d = env.discord  # the first interactions of this bot: the model and index were loaded before it connected
+    alice = env.alice  # type: ignore[attr-defined]
+    assert env.synced()  # (on Discord the commands exist from an earlier start)
+    seconds = {
+        "status": acknowledged_after(env, d.slash(alice, "status")),
+        "autocomplete": acknowledged_after(env, d.autocomplete(alice, "source", "article", "alpine")),
+        "ask": acknowledged_after(env, d.slash(alice, "ask", question=ALPINE)),
+    }
+    print(f"first interactions acknowledged after (s): {seconds}")
+    assert all(s < 3.0 for s in seconds.values()), seconds
+    choices = env.run(d.wait_for(lambda s: s.body.get("type") == 8)).body["data"]["choices"]
+    assert choices and choices[0]["value"] == SEED_ID
+
+
 def test_login_and_command_sync(env: BotSession) -> None:
+    assert env.synced()
     assert env.discord.identify is not None and env.discord.identify["token"] == env.token
     assert {c["name"] for c in env.discord.commands} == {"ask", "search", "source", "reindex", "status"}
     assert env.bot.application_id == int(env.discord.app_id)
@@ -113,15 +147,21 @@ def test_mention_is_answered_with_a_reply(env: BotSession) -> None:
     assert env.service.asked[-1] == (ALPINE, "")
 
 
-def test_thread_follow_up_uses_the_earlier_question(env: BotSession) -> None:
+def test_ask_channel_thread_follow_up_uses_the_earlier_question(env: BotSession) -> None:
     d = env.discord
-    thread_id = env.run(d.create_thread(env.alice, "Alpine"))  # type: ignore[attr-defined]
-    first = env.run(d.send_message(env.alice, ALPINE, channel_id=thread_id, mention_bot=True))  # type: ignore[attr-defined]
-    assert env.run(d.wait_reply(first["id"]), 150).channel_id == thread_id
+    first = env.run(d.send_message(env.alice, ALPINE, channel_id=env.ask_channel))  # type: ignore[attr-defined]
+    thread_id = first["id"]  # the bot opens a thread on the question and answers there
+
+    def answer_in_thread(s: Sent) -> bool:
+        return s.kind == "channel_message" and s.channel_id == thread_id and bool(s.embeds)
+
+    answer = env.run(d.wait_for(answer_in_thread, 150), 160)
+    assert "IMSA" in answer.text()
     follow = env.run(d.send_message(env.alice, "Und ab wann?", channel_id=thread_id))  # type: ignore[attr-defined]
-    reply = env.run(d.wait_reply(follow["id"]), 150)
+    reply = env.run(d.wait_for(lambda s: answer_in_thread(s) and s is not answer, 150), 160)
     assert env.service.asked[-1] == ("Und ab wann?", ALPINE)
     assert "Alpine" in reply.text()
+    assert str(reply.body["message_reference"]["message_id"]) == follow["id"]
 
 
 def test_feedback_click_is_stored(env: BotSession) -> None:
@@ -163,13 +203,18 @@ def test_reindex_refused_for_a_member_then_run_by_an_admin_makes_a_new_article_a
     assert "**Articles:** 3" in status and "1 added" in status
 
 
-def test_twenty_concurrent_questions_are_all_answered(env: BotSession) -> None:
+def test_twenty_simultaneous_questions_from_twenty_members_are_all_answered(env: BotSession) -> None:
     d = env.discord
+    settings = env.bot.settings  # type: ignore[union-attr]
+    assert settings.max_concurrent_per_server == 4 and settings.queue_per_server == 50  # the defaults
 
-    async def burst() -> list[Sent]:
-        interactions = [await d.slash(fan, "ask", question=ALPINE) for fan in env.crowd]  # type: ignore[attr-defined]
-        return await asyncio.gather(*(d.wait_final(ix, timeout=300) for ix in interactions))
+    async def burst() -> tuple[list[Sent], float]:
+        started = time.perf_counter()
+        interactions = await asyncio.gather(*(d.slash(fan, "ask", question=ALPINE) for fan in env.crowd))  # type: ignore[attr-defined]
+        answers = await asyncio.gather(*(d.wait_final(ix, timeout=300) for ix in interactions))
+        return answers, time.perf_counter() - started
 
-    answers = env.run(burst(), 320)
+    answers, seconds = env.run(burst(), 320)
+    print(f"20 simultaneous /ask answered in {seconds:.2f} s")
     assert len(answers) == 20
     assert all(a.kind == "edit_original" and "IMSA" in a.embeds[0]["description"] for a in answers)

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from bot.answers import Answer, ArticleRef, Citation
 from bot.discord_bot.discord_text import embed_length, escape, fit_embed, truncate
-from bot.discord_bot.formatting import format_answer
-from bot.discord_bot.panels import format_reindex_done, format_search, format_source, format_status
+from bot.discord_bot.formatting import answer_reply
+from bot.discord_bot.panels import format_reindex_done, search_reply, source_reply, status_reply
 from bot.service import SearchResult, ServiceStatus
 from index.build import IndexReport
 from index.documents import Article, LoadError
@@ -86,7 +86,7 @@ def assert_within_limits(content: str, embed: dict | None) -> None:
 )
 @given(answers)
 def test_every_answer_fits_discords_limits(answer: Answer) -> None:
-    reply = format_answer(answer)
+    reply = answer_reply(answer)
     assert_within_limits(reply.content, reply.embed)
     everything = reply.content + str(reply.embed)
     assert "@everyone" not in everything and "@here" not in everything
@@ -115,7 +115,7 @@ def test_every_answer_fits_discords_limits(answer: Answer) -> None:
     nasty,
 )
 def test_search_results_fit_discords_limits(hits: list[SearchResult], query: str) -> None:
-    reply = format_search(query, hits)
+    reply = search_reply(query, hits)
     assert_within_limits(reply.content, reply.embed)
 
 
@@ -134,7 +134,7 @@ def test_search_results_fit_discords_limits(hits: list[SearchResult], query: str
     )
 )
 def test_article_cards_fit_discords_limits(article: Article) -> None:
-    reply = format_source(article)
+    reply = source_reply(article)
     assert_within_limits(reply.content, reply.embed)
 
 
@@ -151,7 +151,7 @@ def test_answer_layout_lead_line_numbered_quotes_and_linked_citations() -> None:
         0.9,
         "https://example.com/a#:~:text=Es%20gibt",
     )
-    reply = format_answer(
+    reply = answer_reply(
         Answer("Is Alpine entering IMSA?", "en", False, "The articles say [1]:", (citation,))
     )
     assert reply.content == "The articles say \\[1\\]:"
@@ -169,7 +169,7 @@ def test_answer_layout_lead_line_numbered_quotes_and_linked_citations() -> None:
 
 def test_abstention_names_the_closest_articles() -> None:
     ref = ArticleRef("a1", "Alpine bleibt in der WEC", "https://example.com/a", None)
-    reply = format_answer(Answer("Wer gewinnt 2030?", "de", True, "Dazu steht nichts im Archiv.", (), (ref,)))
+    reply = answer_reply(Answer("Wer gewinnt 2030?", "de", True, "Dazu steht nichts im Archiv.", (), (ref,)))
     assert reply.content == "Dazu steht nichts im Archiv."
     assert reply.embed is not None and reply.embed["description"] == "Kein Artikel im Archiv beantwortet das."
     assert reply.embed["fields"][0]["value"] == "[Alpine bleibt in der WEC](https://example.com/a)"
@@ -195,7 +195,7 @@ def test_fit_embed_drops_trailing_fields_before_cutting_the_description() -> Non
 
 def test_status_and_reindex_messages() -> None:
     report = IndexReport(3, 15, 1, 0, 0, 2, (LoadError("broken.md", "no title", None),), 1.5)
-    status = format_status(
+    status = status_reply(
         ServiceStatus(3, 15, "bundled:all-MiniLM-L6-v2", "2025-01-02T03:04:00+00:00", report)
     )
     assert status.embed is not None

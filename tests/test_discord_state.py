@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from bot.answers import Answer, Citation
 from bot.discord_bot import DiscordSettings, export_feedback
 from bot.discord_bot.store import AnswerStore
-from bot.discord_bot.throttle import Throttle, Throttled
+from bot.discord_bot.throttle import RateLimit, ServerQueues, Throttled
 
 ANSWER = Answer(
     "Is Alpine entering IMSA?",
@@ -54,41 +55,107 @@ def test_follow_up_lookups(tmp_path: Path) -> None:
     assert store.latest_in_channel(8) is None
 
 
-def test_throttle_limits_questions_per_user_per_minute() -> None:
+def test_rate_limit_counts_questions_per_user_per_minute() -> None:
     now = [0.0]
-    throttle = Throttle(per_user_per_minute=2, max_concurrent_per_server=10, clock=lambda: now[0])
-    for _ in range(2):
-        with throttle.question(1, 9):
-            pass
-    with pytest.raises(Throttled, match="2 questions a minute. Try again in 60 s"), throttle.question(1, 9):
-        pass
-    with throttle.question(2, 9):  # other users are not affected
-        pass
+    limit = RateLimit(per_user_per_minute=2, clock=lambda: now[0])
+    limit.admit(1)
+    limit.admit(1)
+    with pytest.raises(Throttled, match="2 questions a minute. Try again in 60 s"):
+        limit.admit(1)
+    limit.admit(2)  # other users are not affected
     now[0] = 60.0
-    with throttle.question(1, 9):
-        pass
+    limit.admit(1)
 
 
-def test_throttle_limits_concurrent_questions_per_server() -> None:
-    throttle = Throttle(per_user_per_minute=100, max_concurrent_per_server=2)
-    with throttle.question(1, 9), throttle.question(2, 9):
-        with pytest.raises(Throttled, match="answering 2 questions in this server"), throttle.question(3, 9):
+def test_server_queue_answers_in_order_and_refuses_only_when_full() -> None:
+    async def scenario() -> tuple[list[int], str]:
+        queues = ServerQueues(max_running=2, max_waiting=3)
+        gate = asyncio.Event()
+        order: list[int] = []
+
+        async def question(n: int, server: int = 9) -> None:
+            async with queues.slot(server):
+                order.append(n)
+                await gate.wait()
+
+        tasks = [asyncio.create_task(question(n)) for n in range(5)]  # 2 running, 3 waiting
+        other = asyncio.create_task(question(100, server=10))  # another server has its own slots
+        await asyncio.sleep(0.01)
+        assert order == [0, 1, 100]
+        with pytest.raises(Throttled) as refused:
+            queues.check(9)
+        gate.set()
+        await asyncio.gather(*tasks, other)
+        async with queues.slot(9), queues.slot(9):  # every slot was given back
             pass
-        with throttle.question(3, 10):  # another server
-            pass
-    with throttle.question(3, 9):  # slots are released
-        pass
+        return order, str(refused.value)
+
+    order, refusal = asyncio.run(scenario())
+    assert order == [0, 1, 100, 2, 3, 4]
+    assert (
+        refusal
+        == "I'm answering 2 questions in this server and 3 more are waiting. Please ask again in a minute."
+    )
+
+
+def test_server_queue_a_question_cancelled_while_waiting_gives_up_its_place() -> None:
+    async def scenario() -> list[str]:
+        queues = ServerQueues(max_running=1, max_waiting=5)
+        gate = asyncio.Event()
+        done: list[str] = []
+
+        async def question(name: str) -> None:
+            async with queues.slot(("dm", 1)):
+                await gate.wait()
+                done.append(name)
+
+        first, second, third = (asyncio.create_task(question(n)) for n in ("a", "b", "c"))
+        await asyncio.sleep(0.01)
+        second.cancel()
+        await asyncio.sleep(0.01)
+        gate.set()
+        await asyncio.gather(first, third)
+        return done
+
+    assert asyncio.run(scenario()) == ["a", "c"]
+
+
+def test_direct_messages_queue_per_user() -> None:
+    assert ServerQueues.key(None, 5) != ServerQueues.key(None, 6)
+    assert ServerQueues.key(7, 5) == ServerQueues.key(7, 6) == 7
 
 
 def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DISCORD_TOKEN", "secret-token")
     monkeypatch.setenv("PITWALL_DISCORD_ASK_CHANNELS", "123, 456")
-    monkeypatch.setenv("PITWALL_DISCORD_ADMIN_ROLES", "Race Control,789")
+    monkeypatch.setenv("PITWALL_DISCORD_ADMIN_ROLES", "123456789012345678, 789")
+    monkeypatch.setenv("PITWALL_DISCORD_ADMIN_USERS", "42")
+    monkeypatch.setenv("PITWALL_SHARD_COUNT", "4")
+    monkeypatch.setenv("PITWALL_SHARD_IDS", "2,3")
     monkeypatch.setenv("PITWALL_DISCORD_RATE_LIMIT", "3")
     settings = DiscordSettings(_env_file=None)
     assert settings.token is not None and settings.token.get_secret_value() == "secret-token"
     assert "secret-token" not in repr(settings)
     assert settings.ask_channels == [123, 456]
-    assert settings.admin_roles == ["Race Control", "789"]
+    assert settings.admin_roles == [123456789012345678, 789] and settings.admin_users == [42]
+    assert settings.shard_count == 4 and settings.shard_ids == [2, 3]
+    assert settings.max_concurrent_per_server == 4 and settings.queue_per_server == 50
     assert settings.rate_limit_per_minute == 3
     assert settings.api_base is None
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PITWALL_DISCORD_ADMIN_ROLES": "Race Control"}, "numeric ids"),
+        ({"PITWALL_SHARD_IDS": "0"}, "needs PITWALL_SHARD_COUNT"),
+        ({"PITWALL_SHARD_COUNT": "2", "PITWALL_SHARD_IDS": "1,2"}, "out of range"),
+    ],
+)
+def test_bad_discord_settings_say_what_is_wrong(
+    monkeypatch: pytest.MonkeyPatch, env: dict, message: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=message):
+        DiscordSettings(_env_file=None)

@@ -4,15 +4,22 @@ Entry points: `run_bot(settings, service) -> int` for `pitwall bot`, `DiscordSet
 `export_feedback(db_path)` for `pitwall feedback --json`.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from bot.discord_bot.settings import DiscordSettings
 from bot.discord_bot.store import export_feedback
 
+if TYPE_CHECKING:
+    from bot.discord_bot.service import AnswerService
 
-def run_bot(settings: DiscordSettings, service: object) -> int:
+
+def run_bot(settings: DiscordSettings, service: AnswerService) -> int:
     """Run the Discord bot until it stops and return the exit status (imports discord.py lazily)."""
     from bot.discord_bot.runner import run_bot as _run_bot
 
-    return _run_bot(settings, service)  # type: ignore[arg-type]
+    return _run_bot(settings, service)
 
 
 __all__ = ["DiscordSettings", "export_feedback", "run_bot"]

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
+import aiohttp
 import discord
 from discord.ext import commands
 
 from bot.discord_bot.chat import Chat
 from bot.discord_bot.errors import handle_interaction_error
+from bot.discord_bot.lifecycle import Admission
 from bot.discord_bot.questions import Questions
 from bot.discord_bot.reindex import Reindex
 from bot.discord_bot.service import AnswerService
 from bot.discord_bot.settings import DiscordSettings
 from bot.discord_bot.store import AnswerStore
-from bot.discord_bot.throttle import Throttle
 from bot.discord_bot.ui import FeedbackButton
 
 log = logging.getLogger(__name__)
+
+SYNC_RETRY_SECONDS = (5.0, 30.0, 120.0, 600.0)  # waits between attempts of a failed command sync
 
 
 def intents() -> discord.Intents:
@@ -29,42 +36,141 @@ def intents() -> discord.Intents:
     return wanted
 
 
-class PitwallBot(commands.Bot):
+class _Pitwall:
+    """Pitwall's part of the client, for both the plain and the sharded discord.py bot."""
+
+    settings: DiscordSettings
+    service: AnswerService
+    answer_store: AnswerStore
+    admission: Admission
+    sync_retry_seconds: Sequence[float]
+    sync_task: asyncio.Task[bool] | None
+
+    def _setup(
+        self,
+        settings: DiscordSettings,
+        service: AnswerService,
+        answer_store: AnswerStore,
+        admission: Admission,
+        sync_retry_seconds: Sequence[float],
+    ) -> None:
+        self.settings = settings
+        self.service = service
+        self.answer_store = answer_store
+        self.admission = admission
+        self.sync_retry_seconds = sync_retry_seconds
+        self.sync_task = None
+
+    async def setup_hook(self) -> None:
+        bot: commands.Bot = self  # type: ignore[assignment]
+        bot.add_dynamic_items(FeedbackButton)
+        bot.tree.on_error = handle_interaction_error  # type: ignore[method-assign]
+        await bot.add_cog(Questions(self.service, self.answer_store, self.admission))
+        await bot.add_cog(Reindex(self.service, self.settings.admin_roles, self.settings.admin_users))
+        await bot.add_cog(
+            Chat(bot, self.service, self.answer_store, self.admission, self.settings.ask_channels)
+        )
+        shard_ids = getattr(bot, "shard_ids", None)
+        if self.settings.sync_commands and (not shard_ids or 0 in shard_ids):  # shard 0 syncs for all
+            self.sync_task = asyncio.create_task(self.sync_commands(), name="pitwall-command-sync")
+
+    async def sync_commands(self) -> bool:
+        """Register the slash commands if they changed since the last sync; retried, never fatal."""
+        bot: commands.Bot = self  # type: ignore[assignment]
+        guild = discord.Object(self.settings.sync_guild) if self.settings.sync_guild else None
+        if guild is not None:
+            bot.tree.copy_global_to(guild=guild)
+        where = f"server {guild.id}" if guild else "global"
+        key = f"commands:{bot.application_id}:{where}"
+        payload = [command.to_dict(bot.tree) for command in bot.tree.get_commands(guild=guild)]
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        if await asyncio.to_thread(self.answer_store.meta, key) == digest:
+            log.info("application commands unchanged since the last sync (%s): not syncing", where)
+            return True
+        for attempt, wait in enumerate([*self.sync_retry_seconds, None], 1):
+            try:
+                synced = await bot.tree.sync(guild=guild)
+            except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+                if wait is None:
+                    log.error(
+                        "command sync failed %d times; giving up until the next start: %s", attempt, exc
+                    )
+                    return False
+                log.warning("command sync failed (attempt %d: %s); retrying in %.0f s", attempt, exc, wait)
+                await asyncio.sleep(wait)
+                continue
+            await asyncio.to_thread(self.answer_store.set_meta, key, digest)
+            log.info("synced %d application commands (%s)", len(synced), where)
+            return True
+        return False
+
+    async def stop_gracefully(self, reason: str) -> None:
+        """Take no new questions, finish (or answer) the ones in flight, then close the gateway."""
+        bot: commands.Bot = self  # type: ignore[assignment]
+        if not self.admission.in_flight.accepting:
+            return
+        log.info(
+            "%s: finishing %d answers in flight, then disconnecting", reason, len(self.admission.in_flight)
+        )
+        finished, abandoned = await self.admission.in_flight.drain(self.settings.shutdown_grace_seconds)
+        log.info("stopped: %d answers finished, %d abandoned with an apology", finished, abandoned)
+        await bot.close()
+
+    async def close(self) -> None:
+        if self.sync_task is not None and not self.sync_task.done():
+            self.sync_task.cancel()
+        await super().close()  # type: ignore[misc]
+
+    async def on_ready(self) -> None:
+        bot: commands.Bot = self  # type: ignore[assignment]
+        log.info("ready as %s in %d server(s)", bot.user, len(bot.guilds))
+
+    async def on_message(self, message: discord.Message) -> None:
+        """No prefix commands: questions in chat are answered by the Chat cog's listener."""
+
+
+class PitwallBot(_Pitwall, commands.Bot):
     def __init__(
         self,
         *,
         settings: DiscordSettings,
         service: AnswerService,
         answer_store: AnswerStore,
-        throttle: Throttle,
+        admission: Admission,
+        sync_retry_seconds: Sequence[float] = SYNC_RETRY_SECONDS,
         **options: Any,
     ) -> None:
-        super().__init__(
-            command_prefix=commands.when_mentioned,  # no prefix commands: chat is handled by the Chat cog
-            intents=intents(),
-            allowed_mentions=discord.AllowedMentions.none(),
-            help_command=None,
-            **options,
+        commands.Bot.__init__(self, **_options(options))
+        self._setup(settings, service, answer_store, admission, sync_retry_seconds)
+
+
+class ShardedPitwallBot(_Pitwall, commands.AutoShardedBot):
+    """One process serving `shard_ids` of `shard_count` shards; other processes serve the rest."""
+
+    def __init__(
+        self,
+        *,
+        settings: DiscordSettings,
+        service: AnswerService,
+        answer_store: AnswerStore,
+        admission: Admission,
+        sync_retry_seconds: Sequence[float] = SYNC_RETRY_SECONDS,
+        **options: Any,
+    ) -> None:
+        commands.AutoShardedBot.__init__(
+            self,
+            shard_count=settings.shard_count,
+            shard_ids=settings.shard_ids or None,
+            **_options(options),
         )
-        self.settings = settings
-        self.service = service
-        self.answer_store = answer_store
-        self.throttle = throttle
+        self._setup(settings, service, answer_store, admission, sync_retry_seconds)
 
-    async def setup_hook(self) -> None:
-        self.add_dynamic_items(FeedbackButton)
-        self.tree.on_error = handle_interaction_error  # type: ignore[method-assign]
-        await self.add_cog(Questions(self.service, self.answer_store, self.throttle))
-        await self.add_cog(Reindex(self.service, self.settings.admin_roles))
-        await self.add_cog(
-            Chat(self, self.service, self.answer_store, self.throttle, self.settings.ask_channels)
-        )
-        if self.settings.sync_commands:
-            synced = await self.tree.sync()
-            log.info("synced %d application commands", len(synced))
 
-    async def on_ready(self) -> None:
-        log.info("connected as %s to %d server(s)", self.user, len(self.guilds))
-
-    async def on_message(self, message: discord.Message) -> None:
-        """No prefix commands: questions in chat are answered by the Chat cog's listener."""
+def _options(options: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "command_prefix": commands.when_mentioned,  # no prefix commands: chat is handled by the Chat cog
+        "intents": intents(),
+        "allowed_mentions": discord.AllowedMentions.none(),
+        "help_command": None,
+        **options,
+    }

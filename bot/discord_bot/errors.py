@@ -10,12 +10,9 @@ import discord
 from discord import app_commands
 
 from bot.discord_bot.throttle import Throttled
+from index.errors import UserError
 
 log = logging.getLogger(__name__)
-
-
-class UserError(Exception):
-    """A problem with what the user asked for; the message is shown to them as is."""
 
 
 class NotAllowed(app_commands.CheckFailure):

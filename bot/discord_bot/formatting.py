@@ -41,7 +41,7 @@ def format_date(day: dt.date | None) -> str:
     return day.isoformat() if day else "undated"
 
 
-def format_answer(answer: Answer) -> Reply:
+def answer_reply(answer: Answer) -> Reply:
     """The reply for `answer`: content = lead line, embed = question, quotes and where they come from."""
     lang = answer.language if answer.language in FOOTER else "en"
     content = fit_content(escape(answer.answer) or NO_QUOTE[lang])

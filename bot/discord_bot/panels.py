@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 from bot.discord_bot.discord_text import (
     CONTENT_MAX,
@@ -18,13 +17,16 @@ from bot.discord_bot.discord_text import (
     truncate,
 )
 from bot.discord_bot.formatting import format_date
+from bot.service import SearchResult, ServiceStatus
+from index.build import IndexReport
+from index.documents import Article, LoadError
 
 PANEL_COLOUR = 0x2B6CB0
 OPENING_CHARS = 700
 PASSAGE_CHARS = 400
 
 
-def format_search(query: str, results: Sequence[Any]) -> Reply:
+def search_reply(query: str, results: Sequence[SearchResult]) -> Reply:
     """Ranked passages, each under its article's title, source and date."""
     if not results:
         return Reply(fit_content(f"No passage matches “{escape(query)}”."))
@@ -41,7 +43,7 @@ def format_search(query: str, results: Sequence[Any]) -> Reply:
     )
 
 
-def format_source(article: Any) -> Reply:
+def source_reply(article: Article) -> Reply:
     """An article's title (linked), source, date and opening."""
     opening = truncate(escape(article.text.strip()), OPENING_CHARS)
     fields = [
@@ -59,7 +61,7 @@ def format_source(article: Any) -> Reply:
     return Reply("", fit_embed(embed | _colour()))
 
 
-def format_status(status: Any) -> Reply:
+def status_reply(status: ServiceStatus) -> Reply:
     built = (
         dt.datetime.fromisoformat(status.built_at).strftime("%Y-%m-%d %H:%M UTC")
         if status.built_at
@@ -76,7 +78,7 @@ def format_status(status: Any) -> Reply:
     return Reply("", fit_embed({"title": "Pitwall status", "description": "\n".join(lines)} | _colour()))
 
 
-def reindex_summary(report: Any) -> str:
+def reindex_summary(report: IndexReport) -> str:
     return (
         f"{report.added} added, {report.changed} changed, {report.removed} removed, "
         f"{len(report.errors)} rejected; {report.articles} articles, {report.chunks} chunks "
@@ -84,19 +86,16 @@ def reindex_summary(report: Any) -> str:
     )
 
 
-def describe_progress(*args: object) -> str:
-    """A progress report from the engine, `(chunks embedded, chunks to embed)` or a line of text."""
-    if len(args) == 2 and all(isinstance(a, int) for a in args):
-        done, total = args
-        return f"embedded {done} of {total} chunks"
-    return " ".join(str(a) for a in args)
+def describe_progress(done: int, total: int) -> str:
+    """The engine's progress: texts embedded so far of those to embed (chunks and quote sentences)."""
+    return f"embedded {done} of {total} new passages and sentences"
 
 
 def format_reindex_progress(line: str, started: dt.datetime) -> str:
     return fit_content(f"Re-indexing (started <t:{int(started.timestamp())}:R>)… {escape(line)}")
 
 
-def format_reindex_done(report: Any) -> str:
+def format_reindex_done(report: IndexReport) -> str:
     text = "Re-index done: " + reindex_summary(report) + "."
     if report.errors:
         rejected = "\n".join(f"- {escape(_error_path(e))}: {escape(e.error)}" for e in report.errors[:10])
@@ -109,8 +108,8 @@ def format_reindex_failed(reason: str) -> str:
     return fit_content(f"Re-index failed: {escape(reason)}\nThe previous index is still answering questions.")
 
 
-def _error_path(error: Any) -> str:
-    return f"{error.path}:{error.line}" if getattr(error, "line", None) is not None else str(error.path)
+def _error_path(error: LoadError) -> str:
+    return f"{error.path}:{error.line}" if error.line is not None else str(error.path)
 
 
 def _colour() -> dict[str, int]:

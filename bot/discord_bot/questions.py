@@ -4,34 +4,45 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Awaitable, Callable
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_bot.discord_text import CHOICE_NAME_MAX, truncate
-from bot.discord_bot.errors import UserError
-from bot.discord_bot.formatting import format_answer, format_date
-from bot.discord_bot.panels import format_search, format_source, format_status
+from bot.discord_bot.errors import send_private
+from bot.discord_bot.formatting import answer_reply, format_date
+from bot.discord_bot.lifecycle import ABANDONED, Admission
+from bot.discord_bot.panels import search_reply, source_reply, status_reply
 from bot.discord_bot.service import AnswerService
 from bot.discord_bot.store import AnswerStore, new_answer_id
-from bot.discord_bot.throttle import Throttle
 from bot.discord_bot.ui import feedback_view, message_kwargs
+from index.documents import Article
+from index.errors import UserError
 
 
 class Questions(commands.Cog):
-    def __init__(self, service: AnswerService, store: AnswerStore, throttle: Throttle) -> None:
+    """Every command answers within Discord's 3 s: /ask and /search defer, then wait in the server's queue;
+    /source and /status defer too (the service is loaded before the bot connects, so they are quick)."""
+
+    def __init__(self, service: AnswerService, store: AnswerStore, admission: Admission) -> None:
         self.service = service
         self.store = store
-        self.throttle = throttle
+        self.admission = admission
+
+    def _apologise(self, interaction: discord.Interaction) -> Callable[[], Awaitable[None]]:
+        return lambda: send_private(interaction, ABANDONED)
 
     @app_commands.command(name="ask")
     @app_commands.describe(question="Your question, in English or German")
     async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 2, 500]) -> None:
         """Ask the news archive: the answer quotes the articles word for word, with sources."""
-        with self.throttle.question(interaction.user.id, interaction.guild_id):
+        key = self.admission.admit(interaction.user.id, interaction.guild_id)
+        async with self.admission.in_flight.track(self._apologise(interaction)):
             callback = await interaction.response.defer(thinking=True)
-            answer = await asyncio.to_thread(self.service.ask, question)
+            async with self.admission.queues.slot(key):
+                answer = await asyncio.to_thread(self.service.ask, question)
             answer_id = new_answer_id()
             message_id = callback.message_id if callback else None
             await asyncio.to_thread(
@@ -42,7 +53,7 @@ class Questions(commands.Cog):
                 message_id=message_id,
             )
             await interaction.edit_original_response(
-                **message_kwargs(format_answer(answer)), view=feedback_view(answer_id)
+                **message_kwargs(answer_reply(answer)), view=feedback_view(answer_id)
             )
 
     @app_commands.command(name="search")
@@ -64,10 +75,12 @@ class Questions(commands.Cog):
     ) -> None:
         """Ranked passages from the archive, with their articles."""
         first, last = parse_date(since, "since"), parse_date(until, "until")
-        with self.throttle.question(interaction.user.id, interaction.guild_id):
+        key = self.admission.admit(interaction.user.id, interaction.guild_id)
+        async with self.admission.in_flight.track(self._apologise(interaction)):
             await interaction.response.defer(ephemeral=not public, thinking=True)
-            hits = await asyncio.to_thread(self.service.search, query, k=results, since=first, until=last)
-            await interaction.edit_original_response(**message_kwargs(format_search(query, hits)))
+            async with self.admission.queues.slot(key):
+                hits = await asyncio.to_thread(self.service.search, query, k=results, since=first, until=last)
+            await interaction.edit_original_response(**message_kwargs(search_reply(query, hits)))
 
     @app_commands.command(name="source")
     @app_commands.describe(article="Start typing the article's title")
@@ -75,15 +88,20 @@ class Questions(commands.Cog):
         self, interaction: discord.Interaction, article: app_commands.Range[str, 1, 200]
     ) -> None:
         """An article's title, source, date, link and opening."""
-        found = await asyncio.to_thread(self._resolve, article)
-        if found is None:
-            raise UserError(f"No article matches “{truncate(article, 100)}”. Pick one from the suggestions.")
-        await interaction.response.send_message(**message_kwargs(format_source(found)))
+        async with self.admission.in_flight.track(self._apologise(interaction)):
+            await interaction.response.defer(thinking=True)
+            found = await asyncio.to_thread(self._resolve, article)
+            if found is None:
+                raise UserError(
+                    f"No article matches “{truncate(article, 100)}”. Pick one from the suggestions."
+                )
+            await interaction.edit_original_response(**message_kwargs(source_reply(found)))
 
     @source.autocomplete("article")
     async def source_titles(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
+        """Titles containing what was typed (autocomplete can't defer: the loaded index answers in ms)."""
         articles = await asyncio.to_thread(self.service.find_articles, current, 25)
         return [
             app_commands.Choice(
@@ -96,10 +114,12 @@ class Questions(commands.Cog):
     @app_commands.command(name="status")
     async def status(self, interaction: discord.Interaction) -> None:
         """How many articles and chunks are indexed, with which model, and the last re-index."""
-        status = await asyncio.to_thread(self.service.status)
-        await interaction.response.send_message(**message_kwargs(format_status(status)))
+        async with self.admission.in_flight.track(self._apologise(interaction)):
+            await interaction.response.defer(thinking=True)
+            status = await asyncio.to_thread(self.service.status)
+            await interaction.edit_original_response(**message_kwargs(status_reply(status)))
 
-    def _resolve(self, text: str) -> object | None:
+    def _resolve(self, text: str) -> Article | None:
         """The article with id `text`, else the first whose title contains it."""
         found = self.service.article(text)
         if found is not None:

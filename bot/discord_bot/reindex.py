@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection
 
 import discord
 from discord import app_commands
@@ -24,21 +24,29 @@ log = logging.getLogger(__name__)
 
 
 def may_reindex(
-    member: discord.abc.User, permissions: discord.Permissions, admin_roles: Sequence[str]
+    member: discord.abc.User,
+    permissions: discord.Permissions,
+    admin_roles: Collection[int],
+    admin_users: Collection[int],
 ) -> bool:
-    """Manage Server permission, or a role whose id or name is listed in the settings."""
-    if permissions.manage_guild:
+    """Manage Server permission, or a user or role listed (by id) in the settings."""
+    if permissions.manage_guild or member.id in admin_users:
         return True
     roles = getattr(member, "roles", [])
-    return any(str(role.id) in admin_roles or role.name in admin_roles for role in roles)
+    return any(role.id in admin_roles for role in roles)
 
 
 class Reindex(commands.Cog):
     def __init__(
-        self, service: AnswerService, admin_roles: Sequence[str], progress_every: float = 2.0
+        self,
+        service: AnswerService,
+        admin_roles: Collection[int],
+        admin_users: Collection[int],
+        progress_every: float = 2.0,
     ) -> None:
         self.service = service
-        self.admin_roles = list(admin_roles)
+        self.admin_roles = set(admin_roles)
+        self.admin_users = set(admin_users)
         self.progress_every = progress_every
         self._started: dt.datetime | None = None  # set while a re-index runs
         self._job: asyncio.Task[None] | None = None
@@ -46,9 +54,12 @@ class Reindex(commands.Cog):
     @app_commands.command(name="reindex")
     @app_commands.guild_only()
     async def reindex(self, interaction: discord.Interaction) -> None:
-        """Rebuild the index from the corpus folder (Manage Server or an admin role)."""
-        if not may_reindex(interaction.user, interaction.permissions, self.admin_roles):
-            raise NotAllowed("Only members with the Manage Server permission or an admin role can re-index.")
+        """Rebuild the index from the corpus folder (Manage Server, or on the admin list)."""
+        if not may_reindex(interaction.user, interaction.permissions, self.admin_roles, self.admin_users):
+            raise NotAllowed(
+                "Only members with the Manage Server permission, or a user or role on Pitwall's admin list, "
+                "can re-index."
+            )
         if self._started is not None:
             await interaction.response.send_message(
                 f"A re-index is already running (started <t:{int(self._started.timestamp())}:R>). "
@@ -68,8 +79,8 @@ class Reindex(commands.Cog):
         loop = asyncio.get_running_loop()
         latest = ["starting"]
 
-        def progress(*args: object) -> None:  # called in the worker thread
-            loop.call_soon_threadsafe(latest.__setitem__, 0, describe_progress(*args))
+        def progress(done: int, total: int) -> None:  # called in the worker thread
+            loop.call_soon_threadsafe(latest.__setitem__, 0, describe_progress(done, total))
 
         try:
             work = asyncio.ensure_future(asyncio.to_thread(self.service.reindex, progress))

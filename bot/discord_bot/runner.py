@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from typing import Any
 
 import discord
 import yarl
 
-from bot.discord_bot.client import PitwallBot
+from bot.discord_bot.client import PitwallBot, ShardedPitwallBot
+from bot.discord_bot.lifecycle import Admission, InFlight
 from bot.discord_bot.service import AnswerService
 from bot.discord_bot.settings import DiscordSettings
 from bot.discord_bot.store import AnswerStore
-from bot.discord_bot.throttle import Throttle
+from bot.discord_bot.throttle import RateLimit, ServerQueues
+from bot.exit_codes import ExitCode
 
 log = logging.getLogger(__name__)
 
-EXIT_OK = 0
-EXIT_REJECTED = 1
-EXIT_NO_TOKEN = 2
+Bot = PitwallBot | ShardedPitwallBot
 
 
 def apply_api_base(api_base: str | None) -> None:
@@ -31,44 +32,81 @@ def apply_api_base(api_base: str | None) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(base.replace("http", "ws", 1) + "/gateway/")
 
 
-def build_bot(settings: DiscordSettings, service: AnswerService, **options: Any) -> PitwallBot:
-    """The client with its dependencies; `options` go to discord.py (e.g. guild_ready_timeout)."""
-    return PitwallBot(
+def build_bot(settings: DiscordSettings, service: AnswerService, **options: Any) -> Bot:
+    """The client with its dependencies; sharded when PITWALL_SHARD_COUNT is set. `options` go to
+    discord.py (e.g. guild_ready_timeout) or to the bot (sync_retry_seconds)."""
+    admission = Admission(
+        RateLimit(settings.rate_limit_per_minute),
+        ServerQueues(settings.max_concurrent_per_server, settings.queue_per_server),
+        InFlight(),
+    )
+    kind = ShardedPitwallBot if settings.shard_count else PitwallBot
+    return kind(
         settings=settings,
         service=service,
         answer_store=AnswerStore(settings.feedback_db),
-        throttle=Throttle(settings.rate_limit_per_minute, settings.max_concurrent_per_server),
+        admission=admission,
         **options,
     )
 
 
-async def serve(bot: PitwallBot, token: str) -> int:
-    """Log in and run until the bot is closed; the exit status says how it ended."""
+def prepare(settings: DiscordSettings) -> str:
+    """Everything before connecting that needs no network: the token (checked, and hidden from every log
+    line from now on) and the API base. Returns the token."""
+    token = settings.require_token()
+    install_token_redaction(token)
+    apply_api_base(settings.api_base)
+    return token
+
+
+async def serve(bot: Bot, token: str, *, handle_signals: bool = False) -> int:
+    """Log in, load the model and index, connect, and run until the bot is closed (by a stop signal with
+    `handle_signals`); the exit status says how it ended."""
     try:
         async with bot:
-            await bot.start(token)
+            await bot.login(token)  # a wrong token fails here, before the model is loaded
+            log.info("loading the model and the index")
+            await asyncio.to_thread(bot.service.load)  # ready only when it can answer
+            if handle_signals:
+                _stop_on_signals(bot)
+            await bot.connect()
     except discord.LoginFailure:
         log.error(
             "Discord rejected DISCORD_TOKEN (401 Unauthorized). Copy the bot token again from the "
             "Developer Portal (Bot > Reset Token); see docs/discord.md."
         )
-        return EXIT_REJECTED
+        return ExitCode.ERROR
     except discord.PrivilegedIntentsRequired:
         log.error(
             "Discord refused the Message Content intent. Enable it in the Developer Portal "
             "(Bot > Privileged Gateway Intents); see docs/discord.md."
         )
-        return EXIT_REJECTED
+        return ExitCode.ERROR
     except discord.ConnectionClosed as exc:
         if exc.code == 4004:
             log.error("Discord rejected DISCORD_TOKEN at the gateway (4004 authentication failed).")
-            return EXIT_REJECTED
+            return ExitCode.ERROR
+        if exc.code == 4011:
+            log.error(
+                "Discord requires sharding for this bot (close code 4011: it is in too many servers for "
+                "one connection). Set PITWALL_SHARD_COUNT (e.g. 2), and to split the shards over "
+                "several processes PITWALL_SHARD_IDS; see docs/discord.md."
+            )
+            return ExitCode.ERROR
         raise
-    return EXIT_OK
+    return ExitCode.OK
+
+
+def _stop_on_signals(bot: Bot) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(
+            sig, lambda name=sig.name: loop.create_task(bot.stop_gracefully(f"{name} received"))
+        )
 
 
 class RedactToken(logging.Filter):
-    """Replaces the token wherever it would appear in a log line."""
+    """Replaces the token wherever it would appear in a log line, its arguments or its traceback."""
 
     def __init__(self, token: str) -> None:
         super().__init__()
@@ -78,24 +116,23 @@ class RedactToken(logging.Filter):
         message = record.getMessage()
         if self.token in message:
             record.msg, record.args = message.replace(self.token, "[DISCORD_TOKEN]"), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self.token in record.exc_text:
+            record.exc_text = record.exc_text.replace(self.token, "[DISCORD_TOKEN]")
         return True
 
 
-def run_bot(settings: DiscordSettings, service: AnswerService) -> int:
-    """Run the bot until it stops; returns the process exit status (0 ok, 1 token rejected, 2 no token)."""
-    token = settings.token.get_secret_value().strip() if settings.token else ""
-    if not token:
-        log.error(
-            "DISCORD_TOKEN is not set. Put the bot token from the Discord Developer Portal in the "
-            "environment or in .env; see docs/discord.md."
-        )
-        return EXIT_NO_TOKEN
+def install_token_redaction(token: str) -> None:
+    """Hide `token` in every handler of the root logger (every log line of the process passes one)."""
     redact = RedactToken(token)
     for handler in logging.getLogger().handlers:
-        handler.addFilter(redact)
-    apply_api_base(settings.api_base)
+        if not any(isinstance(f, RedactToken) and f.token == token for f in handler.filters):
+            handler.addFilter(redact)
+
+
+def run_bot(settings: DiscordSettings, service: AnswerService) -> int:
+    """Run the bot until it stops (SIGTERM or SIGINT: gracefully); returns the process exit status."""
+    token = prepare(settings)
     bot = build_bot(settings, service)
-    try:
-        return asyncio.run(serve(bot, token))
-    except KeyboardInterrupt:
-        return EXIT_OK
+    return asyncio.run(serve(bot, token, handle_signals=True))

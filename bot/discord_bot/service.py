@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Protocol
 
 from bot.answers import Answer
+from bot.service import SearchResult, ServiceStatus
+from index.build import IndexReport, Progress
+from index.documents import Article
 
 
 class AnswerService(Protocol):
     """All methods block (CPU work): the adapter calls them with `asyncio.to_thread`."""
+
+    def load(self) -> None: ...  # the model and the index, once; the bot calls it before connecting
 
     def ask(
         self, question: str, *, context: str = "", since: dt.date | None = None, until: dt.date | None = None
@@ -18,14 +23,12 @@ class AnswerService(Protocol):
 
     def search(
         self, query: str, *, k: int = 5, since: dt.date | None = None, until: dt.date | None = None
-    ) -> Sequence[
-        Any
-    ]: ...  # SearchResult: article_id, title, source, url, published, text, score, start, end
+    ) -> Sequence[SearchResult]: ...
 
-    def article(self, article_id: str) -> Any | None: ...  # index.documents.Article
+    def article(self, article_id: str) -> Article | None: ...
 
-    def find_articles(self, text: str, limit: int = 25) -> Sequence[Any]: ...
+    def find_articles(self, text: str, limit: int = 25) -> Sequence[Article]: ...
 
-    def reindex(self, progress: Callable[[int, int], None] | None = None) -> Any: ...  # IndexReport
+    def reindex(self, progress: Progress | None = None) -> IndexReport: ...
 
-    def status(self) -> Any: ...  # ServiceStatus: articles, chunks, model, built_at, last_report
+    def status(self) -> ServiceStatus: ...

@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS answers (
 CREATE INDEX IF NOT EXISTS answers_message ON answers (message_id);
 CREATE INDEX IF NOT EXISTS answers_question_message ON answers (question_message_id);
 CREATE INDEX IF NOT EXISTS answers_channel ON answers (channel_id, created);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS votes (
     answer_id TEXT NOT NULL REFERENCES answers (id),
     user_hash TEXT NOT NULL,
@@ -107,6 +108,14 @@ class AnswerStore:
             ).fetchone()
         return AnswerRecord(*row) if row else None
 
+    def answer_posted_as(self, message_id: int) -> AnswerRecord | None:
+        """The answer the bot posted as message `message_id`."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT id, question FROM answers WHERE message_id = ? LIMIT 1", (message_id,)
+            ).fetchone()
+        return AnswerRecord(*row) if row else None
+
     def latest_in_channel(self, channel_id: int) -> AnswerRecord | None:
         with self._connect() as db:
             row = db.execute(
@@ -115,6 +124,19 @@ class AnswerStore:
                 (channel_id,),
             ).fetchone()
         return AnswerRecord(*row) if row else None
+
+    def meta(self, key: str) -> str | None:
+        """A value the bot keeps between runs (e.g. the hash of the last synced command tree)."""
+        with self._connect() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
     def record_vote(self, answer_id: str, user_id: int, vote: str) -> bool:
         """Store (or change) the user's vote on an answer; False if the answer is unknown."""

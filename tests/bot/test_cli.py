@@ -51,8 +51,16 @@ def test_index_prints_the_json_report(corpus, capsys):
         "embedded_chunks",
         "errors",
         "seconds",
+        "embedding",
     }
     assert (report["articles"], report["added"], report["errors"]) == (2, 2, [])
+    assert report["embedding"] == {"engine": "local", "workers": 1}
+
+
+def test_ray_workers_without_a_ray_address_is_a_clear_error(corpus, capsys):
+    status, _, err = run(capsys, "index", "--ray-workers", "2")
+    assert status == cli.EXIT_ERROR
+    assert "--ray-workers needs --ray" in err
 
 
 def test_index_exits_distinctly_when_some_files_are_rejected(corpus, capsys):
@@ -83,22 +91,36 @@ def test_search_json_contract(corpus, capsys):
     assert set(result["hits"][0]) == {"article_id", "title", "text", "score", "start", "end"}
 
 
+ALPINE_SENTENCE = "Alpine plant keinen Einstieg in die IMSA."
+
+
 def test_ask_reads_questions_from_stdin_one_json_document_per_line(corpus, capsys, monkeypatch):
     run(capsys, "index")
     monkeypatch.setattr(
-        "sys.stdin", io.StringIO("Plant Alpine einen Einstieg in die IMSA?\n\nWho is Penske?\n")
+        "sys.stdin", io.StringIO("Plant Alpine einen Einstieg in die IMSA?\n\nWie backe ich Brot?\n")
     )
     status, out, _ = run(capsys, "ask", "-", "--json")
     documents = [json.loads(line) for line in out.splitlines()]
     assert status == cli.EXIT_OK
-    assert [d["question"] for d in documents] == [
+    alpine, bread = documents
+    assert (alpine["question"], bread["question"]) == (
         "Plant Alpine einen Einstieg in die IMSA?",
-        "Who is Penske?",
-    ]
-    for document in documents:
-        assert {"question", "language", "abstained", "answer", "citations", "timings_ms"} <= set(document)
-        for citation in document["citations"]:
-            assert {"n", "quote", "article_id", "title", "url", "published", "score"} <= set(citation)
+        "Wie backe ich Brot?",
+    )
+    assert {"question", "language", "abstained", "answer", "citations", "timings_ms"} <= set(alpine)
+    # the known question is answered with the sentence that answers it, copied from its article
+    assert not alpine["abstained"] and alpine["language"] == "de"
+    quoted = next(c for c in alpine["citations"] if ALPINE_SENTENCE in c["quote"])
+    assert {"n", "quote", "article_id", "title", "url", "published", "score"} <= set(quoted)
+    assert (quoted["article_id"], quoted["url"], quoted["published"]) == (
+        "alpine",
+        "https://example.org/alpine",
+        "2024-10-01",
+    )
+    assert quoted["quote"] in (corpus / "alpine.md").read_text(encoding="utf-8")
+    assert [c["n"] for c in alpine["citations"]] == list(range(1, len(alpine["citations"]) + 1))
+    # the question the articles don't cover is not
+    assert bread["abstained"] and bread["citations"] == [] and "nichts" in bread["answer"]
 
 
 def test_asking_without_an_index_is_one_clear_error(corpus, capsys):
@@ -117,19 +139,17 @@ def test_a_bad_date_is_a_usage_error(corpus, capsys):
 
 def test_chat_answers_each_line_and_takes_the_previous_question_into_account(corpus, capsys, monkeypatch):
     run(capsys, "index")
-    asked = []
-    real_ask = AnswerService.ask
-
-    def recording_ask(self, question, **kwargs):
-        asked.append((question, kwargs.get("context", "")))
-        return real_ask(self, question, **kwargs)
-
-    monkeypatch.setattr(AnswerService, "ask", recording_ask)
-    monkeypatch.setattr("sys.stdin", io.StringIO("Plant Alpine einen Einstieg in die IMSA?\nUnd Penske?\n\n"))
+    monkeypatch.setattr(
+        "sys.stdin", io.StringIO("Und warum?\nPlant Alpine einen Einstieg in die IMSA?\nUnd warum?\n\n")
+    )
     status, out, _ = run(capsys, "chat")
     assert status == cli.EXIT_OK
-    assert asked == [
-        ("Plant Alpine einen Einstieg in die IMSA?", ""),
-        ("Und Penske?", "Plant Alpine einen Einstieg in die IMSA?"),
-    ]
-    assert out.count("? ") >= 2
+    replies = out.split("? ")[1:]  # each reply follows the prompt "? "
+    assert len(replies) == 4  # three answers, then the empty line ends the chat
+    alone, alpine, follow_up = replies[:3]
+    # "Und warum?" on its own has nothing to go on; after the Alpine question it follows up on it
+    assert alone.startswith("Dazu sagen die Artikel nichts") and "„" not in alone
+    assert alpine.startswith("Das sagen die Artikel dazu:")
+    assert f"„{ALPINE_SENTENCE}“" in alpine and "Alpine und die IMSA (MT, 2024-10-01" in alpine
+    assert follow_up.startswith("Das sagen die Artikel dazu:") and ALPINE_SENTENCE in follow_up
+    assert replies[3] == ""

@@ -5,7 +5,18 @@ import math
 
 import pytest
 
-from bot.evaluation import abstention_shares, balanced_threshold, half_split, metrics, read_squad
+from bot.evaluation import (
+    abstention_shares,
+    balanced_threshold,
+    evaluate,
+    evaluate_abstention,
+    half_split,
+    metrics,
+    read_squad,
+)
+from bot.settings import MIN_EVIDENCE, Settings
+from index.store import load_index
+from tests.fakes import FakeEmbedder
 
 
 def _squad(path, articles):
@@ -104,3 +115,96 @@ def test_balanced_threshold_separates_separable_evidence():
     threshold = balanced_threshold(evidence, in_index)
     assert abstention_shares(evidence, in_index, threshold)["answered_in_index"] == 1.0
     assert abstention_shares(evidence, in_index, threshold)["abstained_not_in_index"] == 1.0
+
+
+# --- `pitwall eval` end to end with the fake embedder: the settings reach its index and its answers ---
+
+
+def _settings(**overrides) -> Settings:
+    return Settings(**overrides)
+
+
+@pytest.fixture
+def four_articles(tmp_path):
+    """Two articles the half split indexes (the first two titles) and two it leaves out, a question each."""
+    return _squad(
+        tmp_path / "four.json",
+        [
+            (
+                "Alpine",
+                [
+                    (
+                        "Alpine plant keinen Einstieg in die IMSA.",
+                        [("q1", "Plant Alpine einen Einstieg in die IMSA?")],
+                    )
+                ],
+            ),
+            (
+                "Penske",
+                [
+                    (
+                        "Porsche und Penske fahren in der WEC.",
+                        [("q2", "Fahren Porsche und Penske in der WEC?")],
+                    )
+                ],
+            ),
+            ("Wetter", [("Morgen regnet es in Hamburg.", [("q3", "Regnet es morgen in Hamburg?")])]),
+            ("Brot", [("Sauerteig ruht über Nacht.", [("q4", "Wie lange ruht Sauerteig?")])]),
+        ],
+    )
+
+
+def test_evaluate_abstention_answers_the_indexed_half_and_abstains_on_the_rest(four_articles, tmp_path):
+    result = evaluate_abstention(
+        four_articles, None, settings=_settings(), embedder=FakeEmbedder(), work_dir=tmp_path / "work"
+    )
+    assert (result["documents"], result["questions"]) == (2, 4)
+    shares = result["abstention"]
+    assert (shares["questions_in"], shares["questions_out"]) == (2, 2)
+    assert shares["threshold"] == MIN_EVIDENCE
+    assert (shares["answered_in_index"], shares["abstained_not_in_index"]) == (1.0, 1.0)
+
+
+def test_evaluate_abstention_uses_the_min_evidence_setting(four_articles, tmp_path):
+    result = evaluate_abstention(
+        four_articles, None, settings=_settings(min_evidence=99), embedder=FakeEmbedder(), work_dir=tmp_path
+    )
+    shares = result["abstention"]
+    assert shares["threshold"] == 99
+    assert (shares["answered_in_index"], shares["abstained_not_in_index"]) == (0.0, 1.0)
+
+
+@pytest.fixture
+def imsa_squad(tmp_path):
+    """Dense search with the fake embedder (word overlap, stopwords included) ranks "Box" first for "in der
+    IMSA", BM25 (stopwords dropped, short passages preferred) ranks "Alpine" first: the gold document."""
+    return _squad(
+        tmp_path / "imsa.json",
+        [
+            ("Alpine", [("Alpine plant keinen Einstieg in die IMSA.", [("q1", "in der IMSA")])]),
+            ("Penske", [("Porsche und Penske fahren in der WEC und in der IMSA.", [])]),
+            ("Box", [("In der Saison ist der Wagen in der Box, in der Halle und in der IMSA.", [])]),
+        ],
+    )
+
+
+@pytest.mark.parametrize(("weight", "like"), [(0.0, "dense"), (1.0, "bm25")])
+def test_evaluate_searches_with_the_lexical_weight_setting(imsa_squad, tmp_path, weight, like):
+    result = evaluate(
+        imsa_squad,
+        None,
+        settings=_settings(lexical_weight=weight),
+        embedder=FakeEmbedder(),
+        work_dir=tmp_path,
+    )
+    retrievers = result["retrievers"]
+    assert (retrievers["dense"]["r1"], retrievers["bm25"]["r1"]) == (0.0, 1.0)
+    assert retrievers["hybrid"] == retrievers[like]
+
+
+def test_evaluate_indexes_with_the_chunking_settings(imsa_squad, tmp_path):
+    settings = _settings(chunk_overlap_sentences=0, chunk_target_tokens=20)
+    evaluate(imsa_squad, None, settings=settings, embedder=FakeEmbedder(), work_dir=tmp_path / "work")
+    [index_dir] = (tmp_path / "work").glob("*/index")
+    chunking = load_index(index_dir, model_id=settings.model_id).manifest.chunking
+    assert (chunking["overlap_sentences"], chunking["target_tokens"]) == (0, 20)

@@ -82,6 +82,14 @@ class Guild:
     threads: list[dict[str, Any]] = field(default_factory=list)
     extra_channels: list[dict[str, Any]] = field(default_factory=list)
 
+    def channel_ids(self) -> set[str]:
+        return {self.channel_id} | {c["id"] for c in self.extra_channels} | {t["id"] for t in self.threads}
+
+
+def shard_of(guild_id: str, shard_count: int) -> int:
+    """Discord's rule: a guild belongs to shard (guild_id >> 22) % shard_count."""
+    return (int(guild_id) >> 22) % shard_count
+
 
 class LocalDiscord:
     """The server. Start it in the loop the bot will run in, then point discord.py at `base_url`."""
@@ -91,11 +99,16 @@ class LocalDiscord:
         self.bot_user = p.user("Pitwall", bot=True)
         self.app_id = self.bot_user["id"]  # like real Discord: application id == bot user id
         self.owner = p.user("owner")
-        gid = p.snowflake()
-        self.guild = Guild(id=gid, channel_id=p.snowflake())
-        self.everyone_role = p.role("@everyone", p.MEMBER_PERMISSIONS, role_id=gid, position=0)
+        self.guilds: list[Guild] = []
+        self.guild = self.add_guild()
+        self.everyone_role = self.guild.roles[0]
+        self.bot_role = self.guild.roles[1]
         self.manager_role = p.role("Manager", p.MANAGE_GUILD)
-        self.guild.roles = [self.everyone_role, self.manager_role]
+        self.guild.roles.append(self.manager_role)
+        self.dm_channels: dict[str, str] = {}  # user id -> DM channel id
+        self.sync_failures: list[int] = []  # HTTP statuses for the next command syncs (then success)
+        self.require_sharding = False  # close an unsharded IDENTIFY with 4011, like Discord for big bots
+        self.close_codes: list[int | None] = []  # how each gateway connection ended
         self.requests: list[dict[str, Any]] = []
         self.unhandled: list[str] = []
         self.sent: list[Sent] = []
@@ -105,7 +118,8 @@ class LocalDiscord:
         self._originals: dict[str, str] = {}  # interaction token -> original response message id
         self._interaction_channels: dict[str, str] = {}
         self._waiters: list[_Waiter] = []
-        self._ws: web.WebSocketResponse | None = None
+        self._shards: dict[int, web.WebSocketResponse] = {}  # shard id -> its gateway connection
+        self.shard_count = 1
         self._seq = 0
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -124,48 +138,84 @@ class LocalDiscord:
         return self.base_url
 
     async def stop(self) -> None:
-        if self._ws is not None and not self._ws.closed:
-            await self._ws.close()
+        for ws in self._shards.values():
+            if not ws.closed:
+                await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
     # ---- the guild model ----
+    def add_guild(self, *, shard: int | None = None, shard_count: int = 1) -> Guild:
+        """A server with a #general channel and the bot in it (with the permissions it needs); with `shard`,
+        one whose id puts it on that shard of `shard_count`."""
+        gid = p.snowflake()
+        while shard is not None and shard_of(gid, shard_count) != shard:
+            gid = p.snowflake()
+        guild = Guild(id=gid, channel_id=p.snowflake())
+        guild.roles = [
+            p.role("@everyone", p.MEMBER_PERMISSIONS, role_id=gid, position=0),
+            p.role("Pitwall", p.BOT_PERMISSIONS),
+        ]
+        self.guilds.append(guild)
+        return guild
+
     def add_role(self, name: str, permissions: int = 0) -> dict[str, Any]:
         r = p.role(name, permissions)
         self.guild.roles.append(r)
         return r
 
-    def add_member(self, name: str, *, roles: list[dict[str, Any]] = (), bot: bool = False) -> dict[str, Any]:
+    def add_member(
+        self,
+        name: str,
+        *,
+        roles: list[dict[str, Any]] = (),
+        bot: bool = False,
+        guild: Guild | None = None,
+    ) -> dict[str, Any]:
         m = p.member(p.user(name, bot=bot), [r["id"] for r in roles])
-        self.guild.members.append(m)
+        (guild or self.guild).members.append(m)
         return m
 
-    def add_channel(self, name: str) -> str:
+    def add_channel(self, name: str, *, deny_bot: int = 0) -> str:
+        """A text channel; `deny_bot` takes permission bits from the bot there (a channel overwrite)."""
         channel = p.text_channel(p.snowflake(), self.guild.id, name)
+        if deny_bot:
+            overwrite = {"id": self.bot_role["id"], "type": 0, "allow": "0", "deny": str(deny_bot)}
+            channel["permission_overwrites"] = [overwrite]
         self.guild.extra_channels.append(channel)
         return channel["id"]
 
-    def guild_payload(self) -> dict[str, Any]:
-        bot_member = p.member(self.bot_user, [])
-        members = [bot_member, *self.guild.members]
+    def guild_of(self, member: dict[str, Any]) -> Guild:
+        for guild in self.guilds:
+            if any(m["user"]["id"] == member["user"]["id"] for m in guild.members):
+                return guild
+        raise AssertionError(f"{member['user']['username']} is in no server")
+
+    def _guild_of_channel(self, channel_id: str) -> Guild | None:
+        return next((g for g in self.guilds if channel_id in g.channel_ids()), None)
+
+    def guild_payload(self, guild: Guild | None = None) -> dict[str, Any]:
+        guild = guild or self.guild
+        bot_member = p.member(self.bot_user, [guild.roles[1]["id"]])
+        members = [bot_member, *guild.members]
         return {
-            "id": self.guild.id,
+            "id": guild.id,
             "name": "Pitwall Test",
             "icon": None,
             "owner_id": self.owner["id"],
             "unavailable": False,
             "large": False,
             "member_count": len(members),
-            "roles": self.guild.roles,
+            "roles": guild.roles,
             "emojis": [],
             "stickers": [],
             "features": [],
             "members": members,
             "channels": [
-                p.text_channel(self.guild.channel_id, self.guild.id, "general"),
-                *self.guild.extra_channels,
+                p.text_channel(guild.channel_id, guild.id, "general"),
+                *guild.extra_channels,
             ],
-            "threads": self.guild.threads,
+            "threads": guild.threads,
             "voice_states": [],
             "presences": [],
             "stage_instances": [],
@@ -184,9 +234,10 @@ class LocalDiscord:
             "joined_at": "2024-01-01T00:00:00+00:00",
         }
 
-    def permissions_of(self, member: dict[str, Any]) -> int:
-        perms = int(self.everyone_role["permissions"])
-        for r in self.guild.roles:
+    def permissions_of(self, member: dict[str, Any], guild: Guild | None = None) -> int:
+        guild = guild or self.guild
+        perms = int(guild.roles[0]["permissions"])
+        for r in guild.roles:
             if r["id"] in member["roles"]:
                 perms |= int(r["permissions"])
         return perms
@@ -195,49 +246,60 @@ class LocalDiscord:
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        self._ws = ws
-        await self._send({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None})
+        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None}))
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
             data = json.loads(msg.data)
             op = data["op"]
             if op == 1:
-                await self._send({"op": 11, "d": None, "s": None, "t": None})
+                await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
             elif op == 2:
                 self.identify = data["d"]
+                shard, count = data["d"].get("shard") or [0, 1]
                 if data["d"].get("token") != self.token:
                     await ws.close(code=4004, message=b"Authentication failed.")
                     break
-                await self.dispatch("READY", self._ready_payload())
-                await self.dispatch("GUILD_CREATE", self.guild_payload())
+                if self.require_sharding and count == 1:
+                    await ws.close(code=4011, message=b"Sharding required.")
+                    break
+                self._shards[shard], self.shard_count = ws, count
+                mine = [g for g in self.guilds if shard_of(g.id, count) == shard]
+                await self._dispatch_to(ws, "READY", self._ready_payload(mine, shard, count))
+                for guild in mine:
+                    await self._dispatch_to(ws, "GUILD_CREATE", self.guild_payload(guild))
             elif op == 6:
-                await self.dispatch("RESUMED", {})
+                await self._dispatch_to(ws, "RESUMED", {})
             elif op == 3:  # presence update: nothing to do
                 pass
             else:
                 self.unhandled.append(f"gateway op {op}")
+        self.close_codes.append(ws.close_code)
         return ws
 
-    def _ready_payload(self) -> dict[str, Any]:
+    def _ready_payload(self, guilds: list[Guild], shard: int, count: int) -> dict[str, Any]:
         return {
             "v": 10,
             "user": self.bot_user,
             "session_id": "local-session",
             "resume_gateway_url": self.base_url.replace("http", "ws", 1) + "/gateway/",
-            "guilds": [{"id": self.guild.id, "unavailable": True}],
+            "guilds": [{"id": g.id, "unavailable": True} for g in guilds],
             "application": {"id": self.app_id, "flags": 0},
-            "shard": [0, 1],
+            "shard": [shard, count],
         }
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        assert self._ws is not None, "the bot is not connected"
-        self._seq += 1
-        await self._send({"op": 0, "s": self._seq, "t": event, "d": data})
+        """Send a gateway event to the shard that serves its server (DMs go to shard 0)."""
+        guild_id = data.get("guild_id") or (data.get("id") if event == "GUILD_CREATE" else None)
+        shard = shard_of(guild_id, self.shard_count) if guild_id else 0
+        ws = self._shards.get(shard)
+        assert ws is not None, f"shard {shard} of the bot is not connected"
+        await self._dispatch_to(ws, event, data)
 
-    async def _send(self, payload: dict[str, Any]) -> None:
-        assert self._ws is not None
-        await self._ws.send_str(json.dumps(payload))  # TEXT frames: discord.py only inflates binary ones
+    async def _dispatch_to(self, ws: web.WebSocketResponse, event: str, data: dict[str, Any]) -> None:
+        self._seq += 1
+        payload = {"op": 0, "s": self._seq, "t": event, "d": data}
+        await ws.send_str(json.dumps(payload))  # TEXT frames: discord.py only inflates binary ones
 
     # ---- REST ----
     async def _rest(self, request: web.Request) -> web.StreamResponse:
@@ -270,6 +332,9 @@ class LocalDiscord:
         if method == "GET" and parts == ["oauth2", "applications", "@me"]:
             return self._application(), 200
         if head == "applications" and parts[-1] == "commands" and method == "PUT":
+            if self.sync_failures:
+                status = self.sync_failures.pop(0)
+                return {"message": f"local discord: sync fails with {status}", "code": 0}, status
             self.commands = [
                 {**c, "id": p.snowflake(), "application_id": self.app_id, "version": p.snowflake()}
                 for c in body
@@ -294,6 +359,10 @@ class LocalDiscord:
             return None, 204
         if head == "channels" and len(parts) == 3 and parts[2] == "typing" and method == "POST":
             return None, 204
+        if head == "channels" and len(parts) == 5 and parts[4] == "threads" and method == "POST":
+            return self._thread_from_message(parts[1], parts[3], body), 201
+        if method == "POST" and parts == ["users", "@me", "channels"]:
+            return self._dm_channel(str(body["recipient_id"])), 200
         return None
 
     def _application(self) -> dict[str, Any]:
@@ -350,6 +419,29 @@ class LocalDiscord:
         self._record(Sent(kind, body, token=token, channel_id=channel_id, message=msg))
         return msg
 
+    def _thread_from_message(self, channel_id: str, message_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        guild = self._guild_of_channel(channel_id)
+        assert guild is not None, f"no server has channel {channel_id}"
+        thread = p.thread(message_id, guild.id, channel_id, self.app_id, body["name"])
+        guild.threads.append(thread)
+        asyncio.get_running_loop().create_task(
+            self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
+        )
+        return thread
+
+    def _dm_channel(self, user_id: str) -> dict[str, Any]:
+        channel_id = self.dm_channels.setdefault(user_id, p.snowflake())
+        recipient = next(
+            (m["user"] for g in self.guilds for m in g.members if m["user"]["id"] == user_id),
+            {"id": user_id, "username": "someone", "discriminator": "0", "avatar": None},
+        )
+        return {"id": channel_id, "type": 1, "recipients": [recipient], "last_message_id": None}
+
+    def direct_messages(self, member: dict[str, Any]) -> list[Sent]:
+        """What the bot sent to `member` privately (in their DM channel)."""
+        channel_id = self.dm_channels.get(member["user"]["id"])
+        return [s for s in self.sent if channel_id is not None and s.channel_id == channel_id]
+
     def _channel_message(self, channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
         extra: dict[str, Any] = {}
         if body.get("message_reference"):
@@ -366,11 +458,12 @@ class LocalDiscord:
     def _store(
         self, *, body: dict[str, Any], message_id: str, channel_id: str, **extra: Any
     ) -> dict[str, Any]:
+        guild = self._guild_of_channel(channel_id)
         msg = p.message(
             self.bot_user,
             body.get("content") or "",
             channel_id=channel_id,
-            guild_id=self.guild.id,
+            guild_id=guild.id if guild else None,
             message_id=message_id,
             embeds=body.get("embeds") or [],
             components=body.get("components") or [],
@@ -435,18 +528,25 @@ class LocalDiscord:
         channel_id: str | None = None,
         mention_bot: bool = False,
         reply_to: str | None = None,
+        direct: bool = False,
     ) -> dict[str, Any]:
-        """A user posts a message; with `mention_bot` it starts with the bot's mention."""
+        """A user posts a message (in their server's #general unless `channel_id`, or with `direct` to the
+        bot privately); with `mention_bot` it starts with the bot's mention."""
         if mention_bot:
             content = f"<@{self.app_id}> {content}"
-        extra: dict[str, Any] = {"member": {k: v for k, v in member.items() if k != "user"}}
+        guild = None if direct else self.guild_of(member)
+        if direct:
+            channel_id = self._dm_channel(member["user"]["id"])["id"]
+        extra: dict[str, Any] = {}
+        if guild is not None:
+            extra["member"] = {k: v for k, v in member.items() if k != "user"}
         mentions = [self.bot_user] if mention_bot else []
         if reply_to is not None:
             ref = self.messages[reply_to]
             extra["message_reference"] = {
                 "message_id": reply_to,
                 "channel_id": ref["channel_id"],
-                "guild_id": self.guild.id,
+                **({"guild_id": guild.id} if guild else {}),
             }
             extra["referenced_message"] = ref
             extra["type"] = 19
@@ -455,8 +555,8 @@ class LocalDiscord:
         msg = p.message(
             member["user"],
             content,
-            channel_id=channel_id or self.guild.channel_id,
-            guild_id=self.guild.id,
+            channel_id=channel_id or (guild or self.guild).channel_id,
+            guild_id=guild.id if guild else None,
             mentions=mentions,
             **extra,
         )
@@ -480,7 +580,8 @@ class LocalDiscord:
         self, member: dict[str, Any], kind: int, data: dict[str, Any], **extra: Any
     ) -> dict[str, Any]:
         token = "itok-" + p.snowflake()
-        channel_id = self.guild.channel_id
+        guild = self.guild_of(member)
+        channel_id = guild.channel_id
         self._interaction_channels[token] = channel_id
         return {
             "id": p.snowflake(),
@@ -488,23 +589,23 @@ class LocalDiscord:
             "type": kind,
             "token": token,
             "version": 1,
-            "guild_id": self.guild.id,
+            "guild_id": guild.id,
             "channel_id": channel_id,
             "channel": {
                 "id": channel_id,
                 "type": 0,
-                "guild_id": self.guild.id,
+                "guild_id": guild.id,
                 "name": "general",
                 "position": 0,
                 "permission_overwrites": [],
             },
-            "member": {**member, "permissions": str(self.permissions_of(member))},
+            "member": {**member, "permissions": str(self.permissions_of(member, guild))},
             "data": data,
             "app_permissions": str(0x7FFFFFFFFFFF),
             "locale": "en-US",
             "guild_locale": "en-US",
             "entitlements": [],
-            "authorizing_integration_owners": {"0": self.guild.id},
+            "authorizing_integration_owners": {"0": guild.id},
             "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
             **extra,

@@ -21,6 +21,7 @@ class StandInService:
     calls: list[tuple[str, str]] = field(default_factory=list)  # (method, argument)
     fail_questions: set[str] = field(default_factory=set)
     reindex_gate: threading.Event | None = None  # when set, reindex waits for it
+    ask_gate: threading.Event | None = None  # when set, ask waits for it (up to 30 s)
     reindex_error: str | None = None
     thread_names: list[str] = field(default_factory=list)
 
@@ -30,9 +31,14 @@ class StandInService:
         scored = [s for s in scored if s[0] > 0]
         return max(scored, key=lambda s: s[0])[1] if scored else None
 
+    def load(self) -> None:
+        self.calls.append(("load", ""))
+
     def ask(self, question: str, *, context: str = "", since=None, until=None) -> Answer:
         self.calls.append(("ask", question if not context else f"{question} | context: {context}"))
         self.thread_names.append(threading.current_thread().name)
+        if self.ask_gate is not None:
+            self.ask_gate.wait(30)
         if question in self.fail_questions:
             raise RuntimeError("stand-in failure")
         best = self._best(question + " " + context)

@@ -1,14 +1,24 @@
 """Building, updating and publishing the index (fake embedder: fast, deterministic)."""
 
 import json
-import threading
+import sys
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
 
+from index import store
 from index.build import NothingToIndex, build_index
 from index.search import Searcher
-from index.store import IndexBusy, IndexMismatch, IndexNotFound, build_lock, current_generation, load_index
+from index.store import (
+    IndexBusy,
+    IndexMismatch,
+    IndexNotFound,
+    IndexStoreError,
+    build_lock,
+    current_generation,
+    load_index,
+)
 from tests.conftest import write_article
 from tests.fakes import FakeEmbedder, FakeSpanEmbedder
 
@@ -258,34 +268,184 @@ def test_loading_checks_the_model_and_says_to_re_index(corpus, tmp_path, fake_em
         load_index(tmp_path / "index", model_id="another-model")
 
 
-def test_another_model_or_chunking_rebuilds_everything(corpus, tmp_path, fake_embedder):
-    build(corpus, tmp_path / "index", fake_embedder)
-    report = build(corpus, tmp_path / "index", fake_embedder, overlap_sentences=0)
-    assert report.embedded_chunks == report.chunks > 0
+class OtherModel(FakeEmbedder):
+    """Another embedding model: another id, another dimension, other vectors."""
+
+    model_id = "another-fake-model"
+    dimension = 32
 
 
-def test_readers_never_see_a_half_written_index(corpus, tmp_path, fake_embedder):
-    """While builds publish new generations, every load sees a complete, consistent index."""
+@pytest.mark.parametrize(
+    ("embedder", "options"),
+    [
+        pytest.param(OtherModel(), {}, id="another model"),
+        pytest.param(FakeEmbedder(), {"overlap_sentences": 0}, id="another overlap"),
+        pytest.param(FakeEmbedder(), {"target_tokens": 8}, id="another chunk size"),
+    ],
+)
+def test_another_model_or_chunking_rebuilds_everything(corpus, tmp_path, fake_embedder, embedder, options):
     index_dir = tmp_path / "index"
     build(corpus, index_dir, fake_embedder)
-    problems, stop = [], threading.Event()
 
-    def read_repeatedly():
-        while not stop.is_set():
+    report = build_index(
+        corpus, index_dir, model_id=embedder.model_id, get_embedder=lambda: embedder, **options
+    )
+
+    assert (report.added, report.changed, report.removed) == (3, 0, 0)  # nothing of the old index is kept
+    assert report.embedded_chunks == report.chunks > 0
+    data = load_index(index_dir, model_id=embedder.model_id)
+    assert data.manifest.model_id == embedder.model_id
+    assert data.vectors.shape == (report.chunks, embedder.dimension)
+    assert data.manifest.chunking["overlap_sentences"] == options.get("overlap_sentences", 1)
+    assert data.manifest.chunking["target_tokens"] == options.get("target_tokens")
+    assert_consistent(data, embedder)
+    if embedder.model_id != MODEL:
+        with pytest.raises(IndexMismatch, match=MODEL):
+            load_index(index_dir, model_id=MODEL)
+
+
+# --- readers and writers of one index directory ---
+
+
+def set_round(corpus, round_: int) -> None:
+    """Edit one article so that each build publishes a generation that can be told apart from the others."""
+    write_article(corpus, "wechsel", "Wechsel", f"Runde {round_} beginnt. " + "Noch ein Satz. " * round_)
+
+
+def round_of(data) -> int:
+    text = next(article.text for article in data.articles if article.id == "wechsel")
+    return int(text.split()[1])
+
+
+def assert_consistent(data, embedder) -> None:
+    """Every part of a loaded index belongs to one and the same generation."""
+    manifest = data.manifest
+    assert {a.id: a.content_hash() for a in data.articles} == manifest.article_hashes
+    assert len(data.articles) == manifest.articles
+    assert (
+        len(data.chunk_table) == len(data.vectors) == len(data.dense) == data.lexical.size == manifest.chunks
+    )
+    texts = [data.chunk(row).text for row in range(len(data.chunk_table))]
+    np.testing.assert_allclose(data.vectors, embedder.embed_passages(texts), atol=1e-6)
+    units = [data.articles[row].text[start:end] for row, start, end in data.unit_table]
+    np.testing.assert_allclose(data.unit_vectors, embedder.embed_passages(units), atol=2e-3)  # float16
+
+
+@contextmanager
+def at_each_line(functions, callback):
+    """Runs `callback(function name, line number)` before each line of `functions` executes, in this thread:
+    every point at which another process could act, visited one after the other, deterministically."""
+    codes = {function.__code__ for function in functions}
+
+    def local(frame, event, _arg):
+        if event == "line":
+            callback(frame.f_code.co_name, frame.f_lineno)
+        return local
+
+    previous = sys.gettrace()
+    sys.settrace(lambda frame, _event, _arg: local if frame.f_code in codes else None)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)
+
+
+def lines_of(function) -> list[int]:
+    return sorted(
+        {
+            line
+            for _, _, line in function.__code__.co_lines()
+            if line and line > function.__code__.co_firstlineno
+        }
+    )
+
+
+def test_a_load_at_any_point_of_a_publish_sees_the_whole_old_or_the_whole_new_index(corpus, tmp_path):
+    index_dir, embedder = tmp_path / "index", FakeEmbedder()
+    set_round(corpus, 0)
+    build(corpus, index_dir, embedder)
+    problems = []
+
+    for round_ in (1, 2, 3):  # from the third publish on, the oldest generation is also removed
+        seen = []
+
+        def load_now(function, line, round_=round_, seen=seen):
             try:
                 data = load_index(index_dir, model_id=MODEL)
-                assert len(data.chunk_table) == len(data.vectors) == len(data.dense) == data.manifest.chunks
+                assert_consistent(data, FakeEmbedder())
+                seen.append(round_of(data))
             except Exception as error:  # noqa: BLE001
-                problems.append(error)
+                problems.append((round_, function, line, error))
 
-    reader = threading.Thread(target=read_repeatedly)
-    reader.start()
-    for round_ in range(8):
-        write_article(corpus, "wechsel", "Wechsel", f"Runde {round_}: " + "Text. " * (round_ + 1))
-        build(corpus, index_dir, fake_embedder)
-    stop.set()
-    reader.join()
+        set_round(corpus, round_)
+        with at_each_line([store.publish, store._remove_old_generations], load_now):
+            build(corpus, index_dir, embedder)
+        # the old index until the symlink is swapped, then the new one: never a mix, never back
+        assert seen == sorted(seen) and set(seen) == {round_ - 1, round_}, seen
     assert problems == []
+
+
+@pytest.mark.parametrize("mmap", [False, True])
+def test_a_load_survives_two_publishes_at_any_point_and_reads_the_newest(corpus, tmp_path, mmap):
+    """Two publishes while a reader loads remove the generation it chose: it starts again on the new one
+    (the retry in `load_index`); before its first read, or after its last, it keeps what it has."""
+    index_dir, embedder = tmp_path / "index", FakeEmbedder()
+    set_round(corpus, 0)
+    build(corpus, index_dir, embedder)
+    rounds = iter(range(1, 1000))
+    outcomes = []
+    for target in lines_of(store._load_generation):
+        fired = []
+
+        def publish_twice(_function, line, target=target, fired=fired):
+            if line == target and not fired:
+                fired.append(line)
+                for _ in range(2):
+                    set_round(corpus, next(rounds))
+                    build(corpus, index_dir, embedder)
+
+        started = round_of(load_index(index_dir, model_id=MODEL))
+        with at_each_line([store._load_generation], publish_twice):
+            data = load_index(index_dir, model_id=MODEL, mmap=mmap)
+        assert_consistent(data, FakeEmbedder())
+        newest = round_of(load_index(index_dir, model_id=MODEL))
+        assert round_of(data) in (started, newest)
+        outcomes.append(round_of(data) == newest != started)
+    assert any(outcomes), "no load started again on the new generation: the retry never ran"
+
+
+def test_a_load_gives_up_with_a_clear_error_when_the_index_keeps_changing(corpus, tmp_path):
+    index_dir, embedder = tmp_path / "index", FakeEmbedder()
+    set_round(corpus, 0)
+    build(corpus, index_dir, embedder)
+    rounds = iter(range(1, 1000))
+    first_line = lines_of(store._load_generation)[0]
+
+    def publish_twice(_function, line):
+        if line == first_line:
+            for _ in range(2):
+                set_round(corpus, next(rounds))
+                build(corpus, index_dir, embedder)
+
+    with (
+        at_each_line([store._load_generation], publish_twice),
+        pytest.raises(IndexStoreError, match="keeps changing"),
+    ):
+        load_index(index_dir, model_id=MODEL)
+    assert next(rounds) == 7  # three attempts, two publishes each
+    assert round_of(load_index(index_dir, model_id=MODEL)) == 6  # and the index itself is fine
+
+
+def test_each_publish_keeps_the_new_generation_and_the_one_before_only(corpus, tmp_path, fake_embedder):
+    index_dir = tmp_path / "index"
+    published = []
+    for round_ in range(4):
+        set_round(corpus, round_)
+        build(corpus, index_dir, fake_embedder)
+        published.append(current_generation(index_dir).name)
+        assert sorted(path.name for path in index_dir.glob("gen-*")) == published[-2:]
+    assert not list(index_dir.glob("tmp-*"))
+    assert round_of(load_index(index_dir, model_id=MODEL)) == 3
 
 
 def test_a_manifest_without_the_index_type_reads_as_flat(corpus, tmp_path, fake_embedder):

@@ -60,6 +60,7 @@ def test_no_text_gives_no_chunks(text: str) -> None:
         return FAKE.token_lengths(texts)
 
     assert chunk_article(article(text), count, max_tokens=10) == []
+    assert [text for batch in calls for text in batch] == []  # and the tokenizer was given nothing to count
 
 
 def test_chunks_hold_whole_sentences_and_share_one() -> None:

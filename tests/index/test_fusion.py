@@ -50,13 +50,29 @@ def test_scores_are_finite_and_bounded_for_any_input(values, coverage, weight):
 
 
 @pytest.mark.parametrize(
-    "values",
-    [np.zeros(0, np.float32), np.full(4, 3.0, np.float32), np.array([np.nan, np.inf, 1.0], np.float32)],
+    ("values", "expected"),
+    [
+        (np.zeros(0, np.float32), []),
+        (np.full(4, 3.0, np.float32), [0.0, 0.0, 0.0, 0.0]),  # no spread: no preference
+        (np.array([np.nan, np.inf, 1.0, 3.0], np.float32), [0.0, 0.0, 1 / 3, 1.0]),  # non-finite count as 0
+        (np.array([-2.0, 0.0, 6.0], np.float32), [0.0, 0.25, 1.0]),
+    ],
 )
-def test_degenerate_scores_normalize_to_finite_values(values):
+def test_scores_normalize_to_their_place_between_min_and_max(values, expected):
+    np.testing.assert_allclose(normalize(values), np.array(expected, np.float32), atol=1e-6)
+
+
+@given(arrays(np.float32, st.integers(2, 30), elements=st.floats(-50, 50, width=32)))
+def test_normalize_maps_min_to_0_max_to_1_and_keeps_the_order(values):
     normalized = normalize(values)
-    assert normalized.shape == values.shape
-    assert np.all(np.isfinite(normalized))
+    if values.max() - values.min() < 1e-3:
+        return
+    assert normalized[values.argmin()] == 0.0 and normalized[values.argmax()] == 1.0
+    order = np.argsort(values, kind="stable")
+    assert np.all(np.diff(normalized[order]) >= 0)
+    np.testing.assert_allclose(
+        normalized, (values - values.min()) / (values.max() - values.min()), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_nan_coverage_counts_as_none():

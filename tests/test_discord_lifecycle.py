@@ -1,0 +1,157 @@
+"""Starting and stopping the bot against the local Discord: command sync (only when changed, retried, never
+fatal), a graceful stop that finishes or answers what is in flight, sharding, and the per-server queue."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import threading
+from pathlib import Path
+
+import pytest
+
+from bot.discord_bot.lifecycle import ABANDONED, RESTARTING
+from bot.discord_bot.runner import build_bot, prepare, serve
+from bot.exit_codes import ExitCode
+from index.documents import Article
+from tests.discord_harness import LocalDiscord
+from tests.discord_harness import payloads as p
+from tests.discord_harness.session import BotSession
+from tests.discord_harness.stand_in import StandInService
+
+pytestmark = pytest.mark.e2e
+
+ARTICLES = [
+    Article(
+        id="a1",
+        title="Alpine hat keinen Plan für die IMSA",
+        text="Alpine bleibt vorerst in der WEC und plant keinen IMSA-Einstieg.",
+        source="Motorsport-Total",
+        url="https://example.com/alpine",
+        published=dt.date(2024, 5, 1),
+    )
+]
+COMMANDS = ("ask", "search", "source", "reindex", "status")
+
+
+def registered_earlier(d: LocalDiscord) -> None:
+    """The commands as an earlier start registered them on Discord."""
+    d.commands = [{"name": name, "id": p.snowflake(), "type": 1} for name in COMMANDS]
+
+
+def command_puts(d: LocalDiscord) -> list[str]:
+    return [r["path"] for r in d.requests if r["method"] == "PUT" and r["path"].endswith("/commands")]
+
+
+def test_commands_are_synced_only_when_they_changed(tmp_path: Path) -> None:
+    session = BotSession(StandInService(list(ARTICLES)), tmp_path)
+    session.start()
+    try:
+        d, bot = session.discord, session.bot
+        assert bot is not None and session.synced()
+        assert len(command_puts(d)) == 1 and {c["name"] for c in d.commands} == set(COMMANDS)
+        assert session.run(bot.sync_commands())  # the same tree again: nothing sent
+        assert len(command_puts(d)) == 1
+        assert "unchanged since the last sync" in session.log.text()
+    finally:
+        assert session.stop() == ExitCode.OK
+
+
+def test_guild_sync_for_development(tmp_path: Path) -> None:
+    session = BotSession(StandInService(list(ARTICLES)), tmp_path)
+    guild_id = session.discord.guild.id
+    session.start(sync_guild=int(guild_id))
+    try:
+        assert session.synced()
+        assert command_puts(session.discord) == [
+            f"/applications/{session.discord.app_id}/guilds/{guild_id}/commands"
+        ]
+    finally:
+        assert session.stop() == ExitCode.OK
+
+
+def test_a_failed_sync_is_retried_logged_and_never_stops_the_bot(tmp_path: Path) -> None:
+    session = BotSession(StandInService(list(ARTICLES)), tmp_path)
+    d = session.discord
+    registered_earlier(d)
+    d.sync_failures = [503, 503, 503]  # every attempt fails
+    alice = d.add_member("alice")
+    session.start(bot_options={"sync_retry_seconds": (0.05, 0.05)})
+    try:
+        assert session.synced() is False
+        answer = session.run(d.wait_final(session.run(d.slash(alice, "ask", question="Alpine IMSA?"))))
+        assert "Alpine bleibt vorerst" in answer.embeds[0]["description"]
+        warnings = [r.getMessage() for r in session.log.records if "command sync failed" in r.getMessage()]
+        assert len(warnings) == 3 and "giving up until the next start" in warnings[-1]
+        assert len(session.log.take_errors()) == 1  # the give-up, logged once, without a traceback
+    finally:
+        assert session.stop() == ExitCode.OK
+
+
+def test_a_stop_finishes_answers_in_flight_and_answers_the_rest(tmp_path: Path) -> None:
+    service = StandInService(list(ARTICLES))
+    session = BotSession(service, tmp_path)
+    d = session.discord
+    fans = [d.add_member(f"fan{i}") for i in range(3)]
+    session.start(shutdown_grace_seconds=0.5)
+    assert session.synced()
+    service.ask_gate = threading.Event()  # answers hang until the gate opens
+    try:
+        slow = session.run(d.slash(fans[0], "ask", question="Alpine IMSA?"))
+        session.run(d.wait_for(lambda s: s.token == slow.token and s.kind == "callback"))  # deferred
+        stopping = asyncio.run_coroutine_threadsafe(
+            session.bot.stop_gracefully("test stop"),  # type: ignore[union-attr]
+            session.loop.loop,
+        )
+        late = session.run(d.slash(fans[1], "ask", question="Alpine?"))  # arrives while stopping
+        refused = session.run(d.wait_final(late))
+        assert refused.ephemeral and refused.content == RESTARTING
+        apology = session.run(d.wait_final(slow, timeout=10))
+        assert apology.ephemeral and apology.content == ABANDONED  # not left "thinking…"
+        stopping.result(10)
+    finally:
+        service.ask_gate.set()
+    assert session.stop() == ExitCode.OK
+    assert "1 abandoned with an apology" in session.log.text()
+
+
+def test_two_shards_in_two_processes_each_answer_their_servers(tmp_path: Path) -> None:
+    first = BotSession(StandInService(list(ARTICLES)), tmp_path / "shard0")
+    d = first.discord
+    second = BotSession(StandInService(list(ARTICLES)), tmp_path / "shard1", alongside=first)
+    d.guilds.clear()
+    guilds = [d.add_guild(shard=0, shard_count=2), d.add_guild(shard=1, shard_count=2)]
+    d.guild = guilds[0]
+    fans = [d.add_member(f"fan{i}", guild=g) for i, g in enumerate(guilds)]
+    first.start(shard_count=2, shard_ids=[0])
+    second.start(shard_count=2, shard_ids=[1])
+    try:
+        assert first.synced()
+        assert second.synced() is None  # shard 0 syncs for every shard
+        answers = [d.wait_final(first.run(d.slash(fan, "ask", question="Alpine IMSA?"))) for fan in fans]
+        for answer in (first.run(a) for a in answers):
+            assert "Alpine bleibt vorerst" in answer.embeds[0]["description"]
+        assert [c[0] for c in first.service.calls].count("ask") == 1  # type: ignore[attr-defined]
+        assert [c[0] for c in second.service.calls].count("ask") == 1  # type: ignore[attr-defined]
+        assert first.bot.shard_ids == [0] and second.bot.shard_ids == [1]  # type: ignore[union-attr]
+    finally:
+        assert second.stop() == ExitCode.OK
+        assert first.stop() == ExitCode.OK
+
+
+def test_sharding_required_is_a_clear_error(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    async def attempt() -> int:
+        local = LocalDiscord("the-token")
+        local.require_sharding = True
+        base = await local.start()
+        try:
+            settings = BotSession(StandInService([]), tmp_path).settings(token="the-token", api_base=base)
+            bot = build_bot(settings, StandInService([]), sync_retry_seconds=())
+            return await serve(bot, prepare(settings))
+        finally:
+            await local.stop()
+
+    with caplog.at_level(logging.ERROR):
+        assert asyncio.run(attempt()) == ExitCode.ERROR
+    assert "requires sharding" in caplog.text and "PITWALL_SHARD_COUNT" in caplog.text
