@@ -1,6 +1,6 @@
 """Stopwords of the lexical index: bm25s's German and English lists (bm25s 0.3.16, MIT licence), kept here
-so that answering a question does not import bm25s (and scipy with it). tests/index/test_lexical.py checks
-that they still equal bm25s's own."""
+so that answering a question does not import bm25s (and scipy with it).
+tests/index/test_lexical_scoring.py checks that they still equal bm25s's own."""
 
 GERMAN = tuple(
     [

@@ -1,66 +1,45 @@
-"""The lexical index scores with numpy exactly as bm25s does, and answering never imports bm25s."""
+"""What BM25 can see of a question: `coverage` over the index and `matched_fraction` over one passage."""
 
-import subprocess
-import sys
-
-import bm25s
-import bm25s.stopwords
-import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from index import stopwords
-from index.lexical import LexicalIndex, tokenize
+from index.lexical import LexicalIndex, matched_fraction, tokenize
 
-WORDS = [f"w{i}" for i in range(30)]
-passages = st.lists(st.lists(st.sampled_from(WORDS), min_size=1, max_size=12), min_size=1, max_size=20)
+ALPINE = "Alpine plant keinen Einstieg in die IMSA."
+DAYTONA = "Die Rennen in Daytona sind lang."
 
 
-@settings(max_examples=40, deadline=None)
-@given(passages=passages, query=st.lists(st.sampled_from([*WORDS, "unknown"]), max_size=6))
-def test_scores_equal_bm25s_for_built_and_loaded_indexes(tmp_path_factory, passages, query):
-    folder = tmp_path_factory.mktemp("bm25")
-    built = LexicalIndex.build(passages)
-    built.save(folder)
-    reference = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
-    ids = reference.get_tokens_ids(query)
-    expected = reference.get_scores_from_ids(ids) if ids else np.zeros(len(passages))
-
-    for index in (
-        built,
-        LexicalIndex.load(folder, len(passages)),
-        LexicalIndex.load(folder, len(passages), True),
-    ):
-        np.testing.assert_allclose(index.scores(query), expected, rtol=1e-5, atol=1e-6)
+@pytest.fixture(scope="module")
+def index() -> LexicalIndex:
+    return LexicalIndex.build([tokenize(ALPINE, "de"), tokenize(DAYTONA, "de")])
 
 
-def test_a_query_word_scores_the_passages_that_hold_it():
-    index = LexicalIndex.build(
-        [tokenize("Alpine plant die IMSA", "de"), tokenize("Ferrari in Le Mans", "de")]
-    )
-    scores = index.scores(tokenize("IMSA", "de"))
-    assert scores[0] > 0 and scores[1] == 0
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Plant Alpine einen Einstieg?", 1.0),  # "einen" is a stopword: three content words, all known
+        ("Plant Alpine einen Ausstieg?", 2 / 3),  # "Ausstieg" occurs nowhere
+        ("Einstiegs Rennens", 1.0),  # other forms of known words: compared as stems
+        ("Alpine Alpine Porsche", 1 / 2),  # each distinct word once: Alpine known, Porsche not
+        ("IMSA Daytona", 1.0),  # words of different passages count alike
+        ("Sauerteig Brot", 0.0),
+        ("und die der", 0.0),  # no content words: nothing to see
+        ("", 0.0),
+    ],
+)
+def test_coverage_is_the_share_of_distinct_content_words_the_index_knows(index, question, expected):
+    assert index.coverage(question) == pytest.approx(expected)
 
 
-def test_a_loaded_index_cannot_be_saved_over(tmp_path):
-    LexicalIndex.build([["a"]]).save(tmp_path / "bm25")
-    with pytest.raises(ValueError, match="built here"):
-        LexicalIndex.load(tmp_path / "bm25", 1).save(tmp_path / "other")
-
-
-def test_the_stopwords_are_bm25s_own():
-    assert stopwords.GERMAN == bm25s.stopwords.STOPWORDS_GERMAN
-    assert stopwords.ENGLISH == bm25s.stopwords.STOPWORDS_EN
-
-
-def test_loading_and_scoring_import_neither_bm25s_nor_scipy(tmp_path):
-    LexicalIndex.build([tokenize("Alpine plant die IMSA", "de")]).save(tmp_path / "bm25")
-    code = (
-        "import sys; from pathlib import Path; from index.lexical import LexicalIndex, tokenize_query; "
-        f"index = LexicalIndex.load(Path({str(tmp_path / 'bm25')!r}), 1); "
-        "assert index.scores(tokenize_query('Is Alpine entering IMSA?'))[0] > 0; "
-        "print(sorted({'bm25s', 'scipy'} & {name.split('.')[0] for name in sys.modules}))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Plant Alpine einen Einstieg?", 1.0),
+        ("Plant Alpine einen Ausstieg?", 2 / 3),
+        ("Einstiegs Alpines", 1.0),  # stems, not exact words
+        ("Alpine Alpine Porsche", 2 / 3),  # every occurrence counts: Alpine twice
+        ("IMSA Daytona", 1 / 2),  # only this passage's words: Daytona is in another one
+        ("und die der", 0.0),
+    ],
+)
+def test_matched_fraction_is_the_share_of_content_words_in_the_passage(question, expected):
+    assert matched_fraction(question, ALPINE) == pytest.approx(expected)

@@ -1,0 +1,72 @@
+"""When the articles don't answer a question, Pitwall says so and names the closest articles instead of
+quoting something (fake embedder: fast, deterministic)."""
+
+import datetime as dt
+
+import pytest
+
+from bot.service import AnswerService
+from bot.settings import Settings
+from tests.conftest import write_article
+from tests.fakes import FakeEmbedder
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory) -> AnswerService:
+    folder = tmp_path_factory.mktemp("abstention")
+    corpus = folder / "corpus"
+    write_article(
+        corpus,
+        "alpine",
+        "Alpine und die IMSA",
+        "Alpine plant keinen Einstieg in die IMSA. Famin nennt es nur eine Idee.",
+        published="2024-10-01",
+    )
+    write_article(
+        corpus, "porsche", "Porsche", "Porsche bleibt mit Penske in der WEC.", published="2024-11-02"
+    )
+    write_article(corpus, "wetter", "Wetter", "Morgen regnet es in Hamburg bei zehn Grad.")
+    built = AnswerService(Settings(corpus_dir=corpus, index_dir=folder / "index"), lambda _: FakeEmbedder())
+    built.reindex()
+    return built
+
+
+def test_a_covered_question_is_answered_with_a_verbatim_quote(service):
+    answer = service.ask("Plant Alpine einen Einstieg in die IMSA?")
+    assert not answer.abstained and answer.closest == ()
+    assert any("Alpine plant keinen Einstieg in die IMSA." in c.quote for c in answer.citations)
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "lead"),
+    [("How do I bake sourdough bread?", "en", "don't say"), ("Wie backe ich Sauerteigbrot?", "de", "nichts")],
+)
+def test_a_question_the_articles_do_not_cover_abstains_and_names_the_closest(
+    service, question, language, lead
+):
+    answer = service.ask(question)
+    assert answer.abstained
+    assert answer.citations == ()
+    assert answer.language == language and lead in answer.answer
+    assert answer.closest  # where to look instead: articles of the archive, each once
+    ids = [ref.article_id for ref in answer.closest]
+    assert len(ids) == len(set(ids)) and set(ids) <= {"alpine", "porsche", "wetter"}
+
+
+def test_a_question_without_content_words_abstains(service):
+    answer = service.ask("Was ist das?")
+    assert answer.abstained and answer.citations == ()
+
+
+def test_nothing_in_the_dates_asked_for_abstains_without_closest_articles(service):
+    answer = service.ask("Plant Alpine einen Einstieg in die IMSA?", since=dt.date(2030, 1, 1))
+    assert answer.abstained and answer.citations == () and answer.closest == ()
+    assert (
+        "nothing in the archive" in service.ask("Is Alpine entering IMSA?", until=dt.date(2000, 1, 1)).answer
+    )
+
+
+def test_the_date_filter_decides_which_article_may_answer(service):
+    only_later = service.ask("Plant Alpine einen Einstieg in die IMSA?", since=dt.date(2024, 11, 1))
+    assert all(c.article_id == "porsche" for c in only_later.citations)
+    assert all(ref.article_id == "porsche" for ref in only_later.closest)
