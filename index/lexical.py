@@ -65,11 +65,17 @@ class LexicalIndex:
     """BM25 scores of a query against every passage."""
 
     def __init__(
-        self, arrays: dict[str, np.ndarray], vocabulary: dict[str, int], size: int, retriever: Any = None
+        self,
+        arrays: dict[str, np.ndarray],
+        vocabulary: dict[str, int],
+        size: int,
+        retriever: Any = None,
+        indexed: int | None = None,
     ) -> None:
         self._data, self._indices, self._indptr = (arrays[name] for name in _ARRAYS)
         self._vocabulary = vocabulary
         self.size = size
+        self._indexed = indexed if indexed is not None else size
         self._retriever = retriever  # the bm25s index a build made (to save it); None when loaded
 
     @classmethod
@@ -105,7 +111,7 @@ class LexicalIndex:
     @property
     def indexed(self) -> int:
         """How many passages the stored index holds (checked against the manifest on load)."""
-        return int(self._retriever.scores["num_docs"])
+        return self._indexed
 
     def save(self, directory: Path) -> None:
         if self._retriever is None:
@@ -126,7 +132,7 @@ class LexicalIndex:
             for name in _ARRAYS
         }
         vocabulary = json.loads((directory / "vocab.index.json").read_text(encoding="utf-8"))
-        return cls(arrays, vocabulary, size)
+        return cls(arrays, vocabulary, size, indexed=int(params.get("num_docs", -1)))
 
 
 def _content_words(text: str) -> list[str]:
