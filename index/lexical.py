@@ -25,6 +25,7 @@ _LANGUAGES = {
     "en": ("english", stopwords.ENGLISH),
 }
 _ARRAYS = ("data", "indices", "indptr")  # bm25s's file names: {name}.csc.index.npy
+_NO_WORD = "\x00"  # never produced by `tokenize` or `tokenize_query` (words are \w+)
 _WORD = re.compile(r"\w+")
 
 
@@ -83,8 +84,11 @@ class LexicalIndex:
         import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)
+        passages = [list(tokens) for tokens in tokenized_passages]
+        if not any(passages):  # bm25s cannot index no words at all; a word no query has (\x00) stands in
+            passages = [[_NO_WORD] for _ in passages]
         retriever = bm25s.BM25()  # method "lucene": the score matrix is all there is (see `load`)
-        retriever.index([list(tokens) for tokens in tokenized_passages], show_progress=False)
+        retriever.index(passages, show_progress=False)
         arrays = {name: retriever.scores[name] for name in _ARRAYS}
         return cls(arrays, dict(retriever.vocab_dict), len(tokenized_passages), retriever)
 

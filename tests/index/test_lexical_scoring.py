@@ -64,3 +64,10 @@ def test_loading_and_scoring_import_neither_bm25s_nor_scipy(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_passages_without_a_single_word_index_and_score_nothing(tmp_path):
+    index = LexicalIndex.build([[], []])
+    index.save(tmp_path / "bm25")
+    for each in (index, LexicalIndex.load(tmp_path / "bm25", 2)):
+        assert each.indexed == 2 and not each.scores(["alpine"]).any() and each.coverage("Alpine IMSA") == 0
