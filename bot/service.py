@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bot.answers import Answer, compose_answer
-from bot.settings import Settings
+from bot.settings import SEARCH_RESULTS, Settings
 from index.build import IndexReport, Progress, build_index
 from index.documents import Article
 from index.embedding import Embedder, create_embedder
@@ -187,7 +187,7 @@ class AnswerService:
         self,
         query: str,
         *,
-        k: int = 5,
+        k: int = SEARCH_RESULTS,
         since: dt.date | None = None,
         until: dt.date | None = None,
         mode: Mode = "hybrid",
