@@ -80,6 +80,7 @@ def member(env: BotSession, name: str) -> dict:
 def test_login_identifies_with_message_content_and_syncs_commands(env: BotSession) -> None:
     d = env.discord
     assert d.identify is not None and d.identify["token"] == env.token
+    assert env.service.calls[0] == ("load", "")  # model and index loaded before the first question
     assert d.identify["intents"] & (1 << 15), "the message content intent is needed for ask-channels"
     assert sorted(c["name"] for c in d.commands) == ["ask", "reindex", "search", "source", "status"]
     ask = next(c for c in d.commands if c["name"] == "ask")

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.answers import Answer
 from bot.discord_bot import export_feedback
 from bot.service import AnswerService
 from bot.settings import Settings
@@ -34,7 +35,7 @@ class RecordingService:
         self._service = service
         self.asked: list[tuple[str, str]] = []
 
-    def ask(self, question: str, *, context: str = "", **filters: Any) -> Any:
+    def ask(self, question: str, *, context: str = "", **filters: Any) -> Answer:
         self.asked.append((question, context))
         return self._service.ask(question, context=context, **filters)
 

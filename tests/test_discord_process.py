@@ -86,9 +86,11 @@ def test_ready_means_answering_and_sigterm_mid_answer_finishes_it_and_exits_0(
 ) -> None:
     loop, d = local
     members = [d.add_member(f"fan{i}") for i in range(6)]
+    started = time.perf_counter()
     bot = start_bot(tmp_path, d.base_url)
     try:
         bot.wait_for_line("ready as", timeout=300)  # after the start-up re-index and loading the model
+        print(f"pitwall bot process: ready {time.perf_counter() - started:.1f} s after it started")
         bot.wait_for_line("synced 5 application commands", timeout=30)
 
         def acknowledged(fire) -> float:  # seconds from the interaction to the bot's first response

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import sys
 from pathlib import Path
 
@@ -29,6 +30,28 @@ def test_missing_token_is_a_clear_error_before_any_indexing(
     )
     assert cli.main(["bot", "--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "ix")]) == 1
     assert "DISCORD_TOKEN is not set" in capsys.readouterr().err
+
+
+def test_a_missing_corpus_folder_serves_the_existing_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.service import AnswerService
+    from tests.conftest import write_article
+    from tests.fakes import FakeEmbedder
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DISCORD_TOKEN", "a-token")
+    write_article(tmp_path / "corpus", "a", "Alpine", "Alpine plant keinen Einstieg in die IMSA.")
+    monkeypatch.setattr(cli, "_service", lambda settings: AnswerService(settings, lambda _: FakeEmbedder()))
+    served: list[AnswerService] = []
+    monkeypatch.setattr("bot.discord_bot.run_bot", lambda settings, service: served.append(service) or 0)
+    args = ["bot", "--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "ix")]
+    assert cli.main(args) == 0 and len(served) == 1  # indexed, then served
+    shutil.rmtree(tmp_path / "corpus")  # e.g. a second machine that only has the index
+    assert cli.main(args) == 0 and len(served) == 2
+    assert "answering from the existing index" in capsys.readouterr().err
+    args[4] = str(tmp_path / "no-index")
+    assert cli.main(args) == 1 and len(served) == 2  # no corpus and no index: a clear error
 
 
 def test_bad_arguments_are_status_2_not_a_token_problem(capsys: pytest.CaptureFixture[str]) -> None:
