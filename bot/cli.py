@@ -208,6 +208,8 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     bar.close()
     for problem in report.errors:
         print(f"rejected {printable(problem.where())}: {printable(problem.error)}", file=sys.stderr)
+    for warning in report.warnings:
+        print(f"warning {printable(warning.where())}: {printable(warning.error)}", file=sys.stderr)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:

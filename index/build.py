@@ -16,9 +16,19 @@ from index.documents import Article, Chunk, LoadError
 from index.embedding import Embedder, SpanEmbedder
 from index.errors import UserError
 from index.lexical import LexicalIndex, tokenize
-from index.loading import load_corpus
+from index.loading import LoadResult, load_corpus
 from index.sentences import quote_units
-from index.store import FORMAT_VERSION, IndexData, Manifest, build_lock, load_index, publish, read_manifest
+from index.store import (
+    FORMAT_VERSION,
+    IndexDamaged,
+    IndexData,
+    Manifest,
+    build_lock,
+    load_index,
+    publish,
+    read_manifest,
+    verify_index,
+)
 
 EMBED_SLICE = 512  # texts handed to the embedder at a time (it batches and spreads them over the cores)
 
@@ -55,6 +65,7 @@ class IndexReport:
     seconds: float
     engine: str = "local"  # what embedded: "local" (this process) or "ray"
     workers: int = 1  # processes that embedded (Ray workers; 0 if Ray had nothing to embed)
+    warnings: tuple[LoadError, ...] = ()  # indexed without something (a URL that is not http or https)
 
     def to_json(self) -> dict:
         return {
@@ -65,6 +76,10 @@ class IndexReport:
             "removed": self.removed,
             "embedded_chunks": self.embedded_chunks,
             "errors": [error.to_json() for error in self.errors],
+            "warnings": [
+                {"warning" if key == "error" else key: value for key, value in warning.to_json().items()}
+                for warning in self.warnings
+            ],
             "seconds": round(self.seconds, 3),
             "embedding": {"engine": self.engine, "workers": self.workers},
         }
@@ -87,13 +102,13 @@ def build_index(
     be chunked and embedded, so a run with nothing changed does not load the model.
     """
     started = time.perf_counter()
-    articles, errors = _read_corpus(corpus_dir)
+    articles, loaded = _read_corpus(corpus_dir)
     with build_lock(index_dir):
         changes = _compare(articles, read_manifest(index_dir), model_id, overlap_sentences, target_tokens)
-        if changes.nothing_changed:
-            return changes.report(changes.previous_chunks, 0, errors, time.perf_counter() - started)
+        if changes.nothing_changed and _sound(index_dir):
+            return changes.report(changes.previous_chunks, 0, loaded, time.perf_counter() - started)
 
-        old = load_index(index_dir, model_id=model_id) if changes.reusable else None
+        old = _reusable_index(index_dir, model_id) if changes.reusable else None
         kept = _vectors_by_article(old, changes.hashes) if old else {}
         embedder = get_embedder()
         chunking = ChunkingParams(embedder.max_tokens, overlap_sentences, target_tokens)
@@ -103,16 +118,35 @@ def build_index(
         data = _assemble(articles, {**kept, **fresh}, changes.hashes, model_id, chunking)
         publish(index_dir, data)
         embedded = sum(len(item.chunks) for item in fresh.values())
-        return changes.report(data.manifest.chunks, embedded, errors, time.perf_counter() - started)
+        return changes.report(data.manifest.chunks, embedded, loaded, time.perf_counter() - started)
 
 
-def _read_corpus(corpus_dir: Path) -> tuple[list[Article], tuple[LoadError, ...]]:
-    """The corpus's articles in id order and the files it rejected; nothing at all is an error."""
+def _sound(index_dir: Path) -> bool:
+    """The published files are the ones their build wrote (else a run with nothing changed rebuilds)."""
+    try:
+        verify_index(index_dir)
+    except IndexDamaged:
+        return False
+    return True
+
+
+def _reusable_index(index_dir: Path, model_id: str) -> IndexData | None:
+    """The published index whose vectors unchanged articles keep; None when it is damaged (then every
+    article is embedded again)."""
+    try:
+        return load_index(index_dir, model_id=model_id)
+    except IndexDamaged:
+        return None
+
+
+def _read_corpus(corpus_dir: Path) -> tuple[list[Article], LoadResult]:
+    """The corpus's articles in id order, and what was read (with the rejected files and the warnings);
+    nothing at all is an error."""
     loaded = load_corpus(corpus_dir)
     if not loaded.articles:
         reason = "every file was rejected" if loaded.errors else "it holds no article files"
         raise NothingToIndex(f"nothing to index in {corpus_dir}: {reason}", loaded.errors)
-    return sorted(loaded.articles, key=lambda article: article.id), loaded.errors
+    return sorted(loaded.articles, key=lambda article: article.id), loaded
 
 
 @dataclass(frozen=True)
@@ -131,11 +165,17 @@ class _Changes:
     def nothing_changed(self) -> bool:
         return self.reusable and not (self.added or self.changed or self.removed)
 
-    def report(
-        self, chunks: int, embedded: int, errors: tuple[LoadError, ...], seconds: float
-    ) -> IndexReport:
+    def report(self, chunks: int, embedded: int, loaded: LoadResult, seconds: float) -> IndexReport:
         return IndexReport(
-            len(self.hashes), chunks, self.added, self.changed, self.removed, embedded, errors, seconds
+            len(self.hashes),
+            chunks,
+            self.added,
+            self.changed,
+            self.removed,
+            embedded,
+            loaded.errors,
+            seconds,
+            warnings=loaded.warnings,
         )
 
 

@@ -11,6 +11,7 @@ Both load memory-mapped (`load(mmap=True)`): the vectors stay in the file's page
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -111,6 +112,10 @@ class DenseIndex:
         if allowed is not None:  # a date filter: search more lists, so as many allowed vectors are seen
             nprobe = math.ceil(nprobe * len(self) / max(1, len(allowed)))
         return faiss.SearchParametersIVF(sel=selector, nprobe=min(nprobe, ivf.nlist))
+
+    def write(self, write: Callable[[bytes], object]) -> None:
+        """Serialize the index into `write`, piece by piece; an error `write` raises propagates as is."""
+        faiss.write_index(self._index, faiss.PyCallbackIOWriter(write))
 
     def save(self, path: Path) -> None:
         faiss.write_index(self._index, str(path))

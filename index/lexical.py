@@ -84,6 +84,11 @@ class LexicalIndex:
         known = sum(1 for word in dict.fromkeys(words) if _all_stems([word]) & vocabulary.keys())
         return known / len(dict.fromkeys(words))
 
+    @property
+    def indexed(self) -> int:
+        """How many passages the stored index holds (checked against the manifest on load)."""
+        return int(self._retriever.scores["num_docs"])
+
     def save(self, directory: Path) -> None:
         self._retriever.save(str(directory), show_progress=False)
 

@@ -3,17 +3,25 @@
 Every file (every JSONL line) becomes an Article or a LoadError; one bad file never stops the rest.
 Article text is verbatim apart from a stripped BOM, LF line ends and stripped outer whitespace, because
 quotes are later checked as substrings of it. HTML is the exception: its text is extracted from markup.
+
+Only regular files under the corpus folder are read: a symlink whose target lies outside it, a dangling
+or looping link and a pipe, device or socket are rejected with the reason. A URL that is not http(s) is
+dropped from its article and reported as a warning.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
+import stat
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -31,6 +39,7 @@ _SETEXT_UNDERLINE = re.compile(r"\A(?:=+|-+)[ \t]*(?:\n|\Z)")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _SENTENCE_END = re.compile(r"[^\W\d_]{2}[.!?…](?=\s|\Z)")
 _LANGUAGE = re.compile(r"([A-Za-z]{2})(?:[-_][A-Za-z0-9]{1,8})*")
+_WEB_SCHEMES = ("http", "https")
 _MAX_TITLE_LINE = 150  # a longer first line of a .txt file is a paragraph, not a headline
 _DERIVED_TITLE = 80
 
@@ -44,10 +53,12 @@ class CorpusError(UserError):
 
 @dataclass(frozen=True)
 class LoadResult:
-    """Articles and problems, each sorted by relative path, then line."""
+    """Articles and problems, each sorted by relative path, then line. `warnings` are articles that were
+    indexed without something they had (a URL that is not http or https)."""
 
     articles: tuple[Article, ...]
     errors: tuple[LoadError, ...]
+    warnings: tuple[LoadError, ...] = ()
 
 
 class _Rejected(Exception):
@@ -62,46 +73,114 @@ def load_corpus(root: Path, *, max_file_bytes: int = 10_000_000) -> LoadResult:
     """Load every supported file under `root` (recursively; hidden names and other extensions are skipped)."""
     articles: list[Article] = []
     errors: list[LoadError] = []
+    warnings: list[LoadError] = []
     first_path_of_id: dict[str, str] = {}
-    for relpath, path in _list_files(Path(root)):
+    files, listing_errors = _list_files(Path(root))
+    errors.extend(listing_errors)
+    for relpath, path in files:
         for line, loaded in _load_file(relpath, path, max_file_bytes):
             if isinstance(loaded, LoadError):
                 errors.append(loaded)
                 continue
             first = first_path_of_id.setdefault(loaded.id, loaded.path)
-            if first == loaded.path:
-                articles.append(loaded)
-            else:
+            if first != loaded.path:  # the first one seen keeps the id; this one is reported
                 message = f"duplicate id {loaded.id!r}: {first} already has it; give this article its own id"
                 errors.append(LoadError(relpath, message, line))
+                continue
+            if loaded.url and not _is_web_url(loaded.url):
+                warning = f"url {loaded.url!r} dropped: only http and https links are kept"
+                warnings.append(LoadError(relpath, warning, line))
+                loaded = replace(loaded, url="")
+            articles.append(loaded)
     errors.sort(key=lambda error: (error.path, error.line or 0))
-    return LoadResult(articles=tuple(articles), errors=tuple(errors))
+    return LoadResult(articles=tuple(articles), errors=tuple(errors), warnings=tuple(warnings))
 
 
-def _list_files(root: Path) -> list[tuple[str, Path]]:
-    """(POSIX path relative to root, path) of every supported, non-hidden file, sorted by relative path.
+def _is_web_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return (
+        parts.scheme.lower() in _WEB_SCHEMES and bool(parts.netloc) and url.isprintable() and " " not in url
+    )
 
-    Symlinked files are read; symlinked folders are not entered (no loops)."""
+
+def _list_files(root: Path) -> tuple[list[tuple[str, Path]], list[LoadError]]:
+    """(POSIX path relative to root, path to read) of every supported, non-hidden regular file under
+    `root`, sorted by relative path; and the entries rejected on the way (a folder that cannot be read, a
+    link out of the corpus, a special file, a name that is not UTF-8).
+
+    A symlinked file is read when its target is a regular file inside the corpus folder; symlinked folders
+    are not entered (no loops). Only a root that cannot be read at all is a CorpusError."""
     if not root.is_dir():
         problem = "is not a folder" if root.exists() else "does not exist"
         raise CorpusError(f"corpus folder {root} {problem}; expected a folder of .md, .txt, .html, .jsonl")
+    real_root = Path(os.path.realpath(root))
     found: list[tuple[str, Path]] = []
+    errors: list[LoadError] = []
     pending = [(root, "")]
     while pending:
         folder, prefix = pending.pop()
         try:
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    if entry.name.startswith("."):
-                        continue
-                    relpath = prefix + entry.name
-                    if entry.is_dir(follow_symlinks=False):
-                        pending.append((Path(entry.path), relpath + "/"))
-                    elif _extension(entry.name) in (*_FORMATS, _JSONL) and entry.is_file():
-                        found.append((relpath, Path(entry.path)))
+            with os.scandir(folder) as scan:
+                entries = list(scan)
         except OSError as error:
-            raise CorpusError(f"cannot read corpus folder {folder}: {error.strerror or error}") from error
-    return sorted(found)
+            if not prefix:
+                raise CorpusError(f"cannot read corpus folder {folder}: {error.strerror or error}") from error
+            errors.append(LoadError(prefix, f"cannot read folder: {error.strerror or error}"))
+            continue
+        for entry in entries:
+            relpath = prefix + entry.name
+            if entry.name.startswith("."):
+                continue
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+                if not is_dir and _extension(entry.name) not in (*_FORMATS, _JSONL):
+                    continue
+                if _escaped_name(relpath) != relpath:
+                    raise _Rejected("the name is not UTF-8: rename it")
+                if is_dir:
+                    pending.append((Path(entry.path), relpath + "/"))
+                else:
+                    found.append((relpath, _regular_file(entry, real_root)))
+            except _Rejected as rejected:
+                errors.append(LoadError(_escaped_name(relpath) + ("/" if is_dir else ""), str(rejected)))
+            except OSError as error:
+                errors.append(LoadError(_escaped_name(relpath), f"cannot read: {error.strerror or error}"))
+    return sorted(found), errors
+
+
+def _escaped_name(relpath: str) -> str:
+    """The path with bytes that are not UTF-8 written as \\xNN (os.scandir keeps them as surrogates)."""
+    return relpath.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _regular_file(entry: os.DirEntry[str], real_root: Path) -> Path:
+    """The path to read for `entry`: itself, or a symlink's target inside the corpus folder."""
+    path = Path(entry.path)
+    if entry.is_symlink():
+        try:
+            target = Path(os.path.realpath(path, strict=True))
+        except OSError as error:
+            reasons = {errno.ELOOP: "loops", errno.ENOENT: "is dangling (its target does not exist)"}
+            reason = reasons.get(error.errno or 0, f"cannot be followed ({error.strerror})")
+            raise _Rejected(f"symlink {reason}: point it at a file in the corpus folder") from None
+        if not target.is_relative_to(real_root):
+            raise _Rejected(
+                f"symlink to {target}, outside the corpus folder: only files under the corpus folder are read"
+            )
+        path = target
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode):
+        raise _Rejected(f"not a regular file ({_file_kind(mode)}): only regular files are read")
+    return path
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a pipe"), (stat.S_ISSOCK, "a socket"))
+    kinds += ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    return next((name for test, name in kinds if test(mode)), "a special file")
 
 
 def _load_file(relpath: str, path: Path, max_file_bytes: int) -> Iterator[tuple[int | None, _Loaded]]:
@@ -114,27 +193,56 @@ def _load_file(relpath: str, path: Path, max_file_bytes: int) -> Iterator[tuple[
         text = _decode(data)
         kind = _FORMATS[_extension(relpath)]
         parse = _markdown if kind == "markdown" else _plain_text if kind == "text" else _html
-        yield None, parse(text, relpath)
+        yield None, _guarded(parse, text, relpath)
     except _Rejected as rejected:
         yield rejected.line, LoadError(relpath, str(rejected), rejected.line)
 
 
-def _read(path: Path, max_file_bytes: int) -> bytes:
-    """The file's bytes after checking its size with stat; rejects binary and empty files."""
+def _guarded(parse: Callable[..., Article], *args: object) -> Article:
+    """`parse(*args)`, with a failure no check foresaw turned into a rejection of this entry."""
     try:
-        size = path.stat().st_size
-        if size > max_file_bytes:
-            raise _Rejected(
-                f"file is too large: {size:,} bytes, the limit is {max_file_bytes:,} bytes; "
-                "split it into smaller files or raise max_file_bytes"
-            )
-        data = path.read_bytes()
+        return parse(*args)
+    except _Rejected:
+        raise
+    except RecursionError:
+        raise _Rejected("nested too deeply to be read: flatten the brackets, lists or tags") from None
+    except Exception as error:  # noqa: BLE001 - one bad entry must never stop the build
+        raise _Rejected(f"cannot be read ({type(error).__name__}: {error})") from None
+
+
+def _read(path: Path, max_file_bytes: int) -> bytes:
+    """The file's bytes, its size checked on the open file first; rejects binary and empty files.
+
+    Opened without following a last symlink and without blocking, so a file swapped for a link or a
+    pipe after the listing is not read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise _Rejected(
+                    f"not a regular file ({_file_kind(info.st_mode)}): only regular files are read"
+                )
+            if info.st_size > max_file_bytes:
+                raise _Rejected(
+                    f"file is too large: {info.st_size:,} bytes, the limit is {max_file_bytes:,} bytes; "
+                    "split it into smaller files or raise max_file_bytes"
+                )
+            data = _read_at_most(handle, max_file_bytes)
     except OSError as error:
-        raise _Rejected(f"cannot read file: {error.strerror or error}") from error
+        reason = "it is a symlink" if error.errno == errno.ELOOP else error.strerror or error
+        raise _Rejected(f"cannot read file: {reason}") from error
     if b"\x00" in data:
         raise _Rejected("binary file (contains NUL bytes); expected UTF-8 text")
     if not data.strip():
         raise _Rejected("empty file (nothing but whitespace); expected an article")
+    return data
+
+
+def _read_at_most(handle: BinaryIO, max_file_bytes: int) -> bytes:
+    data = handle.read(max_file_bytes + 1)
+    if len(data) > max_file_bytes:  # it grew after the size check
+        raise _Rejected(f"file is too large: over {max_file_bytes:,} bytes; split it into smaller files")
     return data
 
 
@@ -223,7 +331,7 @@ def _jsonl_articles(data: bytes, relpath: str) -> Iterator[tuple[int, _Loaded]]:
         if not raw.strip():
             continue
         try:
-            yield number, _jsonl_article(raw, relpath, number)
+            yield number, _guarded(_jsonl_article, raw, relpath, number)
         except _Rejected as rejected:
             yield number, LoadError(relpath, str(rejected), number)
 

@@ -11,19 +11,26 @@ Layout of INDEX_DIR:
     gen-.../unit_vectors.npy                float16 unit vectors, one per quote unit
     gen-.../dense.faiss                     the FAISS index over the vectors
     gen-.../bm25/                           the BM25 index (arrays and JSON, no pickle)
+
+The manifest records every other file's size and SHA-256 (index/integrity.py); loading checks them and
+the counts of what it reads, so a damaged file is one error naming it, never a wrong answer or a crash.
+A build publishes a new generation and swaps `current`; it never deletes the generation `current`
+points to, and keeps the one before (a reader may still be loading it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +38,14 @@ import numpy as np
 from index.dense import DenseIndex
 from index.documents import Article, Chunk
 from index.errors import UserError
+from index.integrity import FileDamaged, file_record, json_checksum, verify_files, write_file
 from index.lexical import LexicalIndex
 
-FORMAT_VERSION = 2  # 2: quote units and their vectors
+FORMAT_VERSION = 3  # 2: quote units and their vectors; 3: each file's size and checksum
 CURRENT = "current"
+_GENERATION = re.compile(r"gen-[0-9TZ]+")
+_ARRAYS = ("chunks.npy", "vectors.npy", "units.npy", "unit_vectors.npy")
+_FILES = ("articles.jsonl", *_ARRAYS, "dense.faiss")  # and bm25/*
 
 
 class IndexStoreError(UserError):
@@ -53,6 +64,14 @@ class IndexBusy(IndexStoreError):
     pass
 
 
+class IndexDamaged(IndexStoreError):
+    """A file of the index is missing, truncated, garbled or does not match the others."""
+
+
+class IndexWriteError(IndexStoreError):
+    """A new generation could not be written (no space left, ...); the previous one is still live."""
+
+
 @dataclass(frozen=True)
 class Manifest:
     format_version: int
@@ -64,17 +83,22 @@ class Manifest:
     articles: int
     chunks: int
     built_at: str
-    dense_index: str = "flat"  # the FAISS index type (index/dense.py KINDS); older manifests lack it
+    dense_index: str = "flat"  # the FAISS index type (index/dense.py KINDS)
+    files: dict[str, dict] = field(default_factory=dict)  # name -> {"bytes", "sha256"}, filled by publish
 
     def to_json(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict) -> Manifest:
-        defaults = {"dense_index": "flat"}
-        return cls(
-            **{field: data[field] if field in data else defaults[field] for field in cls.__dataclass_fields__}
-        )
+        """The manifest from its JSON; KeyError, TypeError or ValueError when a field is missing or wrong."""
+        manifest = cls(**{name: data[name] for name in cls.__dataclass_fields__})
+        types = {"format_version": int, "model_id": str, "dimension": int, "chunks": int, "articles": int}
+        types |= {"article_hashes": dict, "files": dict, "chunking": dict, "max_tokens": int}
+        for name, kind in types.items():
+            if not isinstance(getattr(manifest, name), kind):
+                raise TypeError(f"'{name}' is not {kind.__name__}")
+        return manifest
 
 
 @dataclass(frozen=True)
@@ -108,108 +132,305 @@ class IndexData:
 
 
 def current_generation(index_dir: Path) -> Path | None:
+    """The generation `current` points to (None when there is no `current`); IndexDamaged when it points
+    anywhere but at a generation folder of `index_dir`."""
     link = index_dir / CURRENT
-    return link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
+    try:
+        target = os.readlink(link)
+    except FileNotFoundError:
+        return None
+    except OSError as error:  # not a symlink
+        raise IndexDamaged(
+            f"{link} is not a link to a generation ({error.strerror}): remove it and re-index "
+            "with `pitwall index`"
+        ) from None
+    if not _GENERATION.fullmatch(target):
+        raise IndexDamaged(
+            f"{link} points to {target!r}, not to a generation in {index_dir}: remove it and re-index "
+            "with `pitwall index`"
+        )
+    return index_dir.resolve() / target
 
 
 def read_manifest(index_dir: Path) -> Manifest | None:
-    generation = current_generation(index_dir)
-    if generation is None:
-        return None
+    """The live generation's manifest; None when there is none or it cannot be read (a build then
+    starts from scratch)."""
     try:
-        return Manifest.from_json(json.loads((generation / "manifest.json").read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError):
+        generation = current_generation(index_dir)
+        if generation is None:
+            return None
+        return _read_manifest_file(generation)
+    except (IndexDamaged, OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def load_index(index_dir: Path, *, model_id: str, mmap: bool | None = None) -> IndexData:
-    """The published index, checked against the settings it will be queried with.
+def _read_manifest_file(generation: Path) -> Manifest:
+    """The manifest, checked against its own checksum; OSError, ValueError, KeyError or TypeError."""
+    document = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
+    if not isinstance(document, dict):
+        raise TypeError("the manifest is not a JSON object")
+    checksum = document.pop("checksum", None)
+    manifest = Manifest.from_json(document)
+    if checksum != json_checksum(document):
+        raise ValueError("its checksum does not match its contents")
+    return manifest
+
+
+def _manifest_bytes(manifest: Manifest) -> bytes:
+    document = manifest.to_json()
+    return json.dumps({**document, "checksum": json_checksum(document)}, indent=2).encode()
+
+
+def load_index(index_dir: Path, *, model_id: str, mmap: bool | None = None, verify: bool = True) -> IndexData:
+    """The published index, checked against the settings it will be queried with and against its
+    manifest (sizes and checksums of its files, counts of what they hold).
 
     `mmap`: True maps every array from disk, False reads them into memory, None (the default) maps the
-    vectors and the FAISS index of a large (approximate) index and reads a small one.
+    vectors and the FAISS index of a large (approximate) index and reads a small one. `verify`: False
+    skips the checksums (sizes and counts are always checked).
     """
     for _ in range(3):
         generation = current_generation(index_dir)
         if generation is None:
             raise IndexNotFound(f"no index in {index_dir}: run `pitwall index` to build it")
         try:
-            return _load_generation(generation, index_dir, model_id, mmap)
-        except (OSError, RuntimeError):
-            if generation.exists():
+            return _load_generation(generation, index_dir, model_id, mmap, verify)
+        except IndexDamaged:
+            if current_generation(index_dir) == generation and generation.exists():
                 raise
-            # two builds were published while we read, and the generation we chose is gone: read the new one
+            # builds were published while we read, and the generation we chose is gone: read the new one
     raise IndexStoreError(f"the index in {index_dir} keeps changing while it is read; try again")
 
 
-def _load_generation(generation: Path, index_dir: Path, model_id: str, mmap: bool | None) -> IndexData:
-    try:
-        manifest = Manifest.from_json(json.loads((generation / "manifest.json").read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise IndexMismatch(
-            f"the index in {index_dir} has an unreadable manifest ({error}): re-index"
-        ) from error
-    if manifest.format_version != FORMAT_VERSION:
-        raise IndexMismatch(
-            f"the index in {index_dir} has format {manifest.format_version}, this Pitwall reads format "
-            f"{FORMAT_VERSION}: re-index with `pitwall index`"
-        )
-    if manifest.model_id != model_id:
-        raise IndexMismatch(
-            f"the index in {index_dir} was built with the model {manifest.model_id!r}, but the settings "
-            f"ask for {model_id!r}: re-index with `pitwall index` "
-            f"(or set PITWALL_EMBEDDING_MODEL={manifest.model_id})"
-        )
-    with open(generation / "articles.jsonl", encoding="utf-8") as lines:
-        articles = tuple(Article.from_json(json.loads(line)) for line in lines)
+def verify_index(index_dir: Path) -> None:
+    """IndexDamaged unless the live generation's files are the ones its build wrote (sizes, checksums)."""
+    generation = current_generation(index_dir)
+    if generation is not None:
+        _verified_manifest(generation, verify=True)
+
+
+def _load_generation(
+    generation: Path, index_dir: Path, model_id: str, mmap: bool | None, verify: bool
+) -> IndexData:
+    manifest = _verified_manifest(generation, verify, model_id)
     map_vectors = mmap if mmap is not None else manifest.dense_index != "flat"
     array_mode = "r" if map_vectors else None
-    chunk_table = np.load(generation / "chunks.npy", allow_pickle=False)
-    vectors = np.load(generation / "vectors.npy", allow_pickle=False, mmap_mode=array_mode)
-    return IndexData(
+
+    def array(name: str, mode: str | None = None) -> np.ndarray:
+        return _read(generation, name, lambda path: np.load(path, allow_pickle=False, mmap_mode=mode))
+
+    data = IndexData(
         manifest=manifest,
-        articles=articles,
-        chunk_table=chunk_table,
-        vectors=vectors,
-        dense=DenseIndex.load(generation / "dense.faiss", mmap=map_vectors),
-        lexical=LexicalIndex.load(generation / "bm25", size=len(chunk_table), mmap=bool(mmap)),
-        unit_table=np.load(generation / "units.npy", allow_pickle=False),
-        unit_vectors=np.load(generation / "unit_vectors.npy", allow_pickle=False, mmap_mode=array_mode),
+        articles=_read(generation, "articles.jsonl", _read_articles),
+        chunk_table=array("chunks.npy"),
+        vectors=array("vectors.npy", array_mode),
+        dense=_read(generation, "dense.faiss", lambda path: DenseIndex.load(path, mmap=map_vectors)),
+        lexical=_read(
+            generation, "bm25", lambda path: LexicalIndex.load(path, size=manifest.chunks, mmap=bool(mmap))
+        ),
+        unit_table=array("units.npy"),
+        unit_vectors=array("unit_vectors.npy", array_mode),
+    )
+    try:
+        _check_counts(data)
+    except FileDamaged as damage:
+        raise _damaged(generation, damage) from None
+    return data
+
+
+def _verified_manifest(generation: Path, verify: bool, model_id: str | None = None) -> Manifest:
+    """The manifest, the format and model checked, every file's size (and with `verify` its checksum)."""
+    try:
+        manifest = _read_manifest_file(generation)
+    except FileNotFoundError:
+        raise _damaged(generation, FileDamaged("manifest.json", "the file is missing")) from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        if isinstance(error, KeyError | TypeError) and _format_of(generation) not in (None, FORMAT_VERSION):
+            raise _old_format(generation, _format_of(generation)) from None
+        raise _damaged(generation, FileDamaged("manifest.json", _reason(error))) from None
+    if manifest.format_version != FORMAT_VERSION:
+        raise _old_format(generation, manifest.format_version)
+    if model_id is not None and manifest.model_id != model_id:
+        raise IndexMismatch(
+            f"the index in {generation.parent} was built with the model {manifest.model_id!r}, but the "
+            f"settings ask for {model_id!r}: re-index with `pitwall index` "
+            f"(or set PITWALL_EMBEDDING_MODEL={manifest.model_id})"
+        )
+    missing = [name for name in _FILES if name not in manifest.files]
+    if missing or not any(name.startswith("bm25/") for name in manifest.files):
+        reason = f"it lists no {missing[0] if missing else 'bm25/ file'}"
+        raise _damaged(generation, FileDamaged("manifest.json", reason))
+    try:
+        verify_files(generation, manifest.files, checksums=verify)
+    except FileDamaged as damage:
+        raise _damaged(generation, damage) from None
+    return manifest
+
+
+def _format_of(generation: Path) -> object:
+    try:
+        return json.loads((generation / "manifest.json").read_text(encoding="utf-8")).get("format_version")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _old_format(generation: Path, version: object) -> IndexMismatch:
+    return IndexMismatch(
+        f"the index in {generation.parent} has format {version}, this Pitwall reads format "
+        f"{FORMAT_VERSION}: re-index with `pitwall index`"
     )
 
 
+def _read(generation: Path, name: str, read: Callable[[Path], object]):
+    """`read(generation / name)`; any failure is IndexDamaged naming the file."""
+    try:
+        return read(generation / name)
+    except IndexStoreError:
+        raise
+    except Exception as error:  # noqa: BLE001 - numpy, faiss, bm25s and json each fail their own way
+        raise _damaged(generation, FileDamaged(name, _reason(error))) from None
+
+
+def _read_articles(path: Path) -> tuple[Article, ...]:
+    with open(path, encoding="utf-8") as lines:
+        return tuple(Article.from_json(json.loads(line)) for line in lines)
+
+
+def _check_counts(data: IndexData) -> None:
+    """FileDamaged for the first file whose contents do not fit the manifest or the other files."""
+    manifest, chunks, units = data.manifest, data.chunk_table, data.unit_table
+    if len(data.articles) != manifest.articles:
+        raise FileDamaged(
+            "articles.jsonl", f"{len(data.articles)} articles, the manifest says {manifest.articles}"
+        )
+    if {article.id for article in data.articles} != manifest.article_hashes.keys():
+        raise FileDamaged("articles.jsonl", "its article ids are not the ones in the manifest")
+    expected = {
+        "chunks.npy": (chunks, (manifest.chunks, 4), np.int64),
+        "vectors.npy": (data.vectors, (manifest.chunks, manifest.dimension), np.float32),
+        "units.npy": (units, (len(units), 3), np.int64),
+        "unit_vectors.npy": (data.unit_vectors, (len(units), manifest.dimension), np.float16),
+    }
+    for name, (array, shape, dtype) in expected.items():
+        if array.shape != shape or array.dtype != dtype:
+            raise FileDamaged(
+                name, f"{array.dtype}{list(array.shape)} where {np.dtype(dtype)}{list(shape)} belongs"
+            )
+    if (len(data.dense), data.dense.dimension) != (manifest.chunks, manifest.dimension):
+        raise FileDamaged("dense.faiss", f"{len(data.dense)} vectors of {data.dense.dimension} dimensions")
+    if data.lexical.indexed != manifest.chunks:
+        raise FileDamaged("bm25", f"{data.lexical.indexed} passages, the manifest says {manifest.chunks}")
+    lengths = np.array([len(article.text) for article in data.articles] + [0], dtype=np.int64)
+    for name, rows, start, end in (("chunks.npy", chunks[:, 0], chunks[:, 2], chunks[:, 3]),
+                                   ("units.npy", units[:, 0], units[:, 1], units[:, 2])):  # fmt: skip
+        inside = (rows >= 0) & (rows < len(data.articles)) & (start >= 0) & (start <= end)
+        if not inside.all() or (end > lengths[np.where(inside, rows, -1)]).any():
+            raise FileDamaged(name, "a row points outside its article")
+    if len(units) and (np.diff(units[:, 0]) < 0).any():
+        raise FileDamaged("units.npy", "its rows are not in article order")
+
+
+def _damaged(generation: Path, damage: FileDamaged) -> IndexDamaged:
+    return IndexDamaged(
+        f"the index file {generation / damage.name} is damaged ({damage.reason}): "
+        "re-index with `pitwall index`"
+    )
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[-1] if text else ''}".strip().rstrip(":")
+
+
+def _reached(step: str) -> None:
+    """Called as publishing reaches each step; the crash-injection test kills the build here."""
+
+
 def publish(index_dir: Path, data: IndexData) -> Path:
-    """Write `data` as a new generation and swap it in; the previous generation serves until the swap."""
+    """Write `data` as a new generation and swap it in; the previous generation serves until the swap.
+
+    A failure (no space left, ...) removes the half-written generation and is an IndexWriteError that
+    says the previous index is still live."""
     index_dir.mkdir(parents=True, exist_ok=True)
+    previous = _live_name(index_dir)
     staging = Path(tempfile.mkdtemp(prefix="tmp-", dir=index_dir))
     staging.chmod(0o755)
+    files: dict[str, dict] = {}
+    name = "articles.jsonl"
     try:
-        with open(staging / "articles.jsonl", "w", encoding="utf-8") as out:
-            for article in data.articles:
-                out.write(json.dumps(article.to_json(), ensure_ascii=False) + "\n")
-        np.save(staging / "chunks.npy", data.chunk_table, allow_pickle=False)
-        np.save(staging / "vectors.npy", data.vectors, allow_pickle=False)
-        np.save(staging / "units.npy", data.unit_table, allow_pickle=False)
-        np.save(staging / "unit_vectors.npy", data.unit_vectors, allow_pickle=False)
-        data.dense.save(staging / "dense.faiss")
-        data.lexical.save(staging / "bm25")
+        _reached(name)
+        files[name] = write_file(staging / name, lambda out: _write_articles(out, data.articles))
+        for name, array in zip(
+            _ARRAYS, (data.chunk_table, data.vectors, data.unit_table, data.unit_vectors), strict=True
+        ):
+            _reached(name)
+            files[name] = write_file(
+                staging / name,
+                lambda out, a=array: np.lib.format.write_array(out, np.asarray(a), allow_pickle=False),
+            )
+        name = "dense.faiss"
+        _reached(name)
+        files[name] = write_file(staging / name, lambda out: data.dense.write(out.write))
+        name = "bm25"
+        _reached(name)
+        data.lexical.save(staging / name)
+        for path in sorted((staging / name).rglob("*")):
+            if path.is_file():
+                files[path.relative_to(staging).as_posix()] = file_record(path)
         # The manifest comes last: a generation without one was never finished.
-        (staging / "manifest.json").write_text(
-            json.dumps(data.manifest.to_json(), indent=2), encoding="utf-8"
-        )
-        _fsync_tree(staging)
+        name = "manifest.json"
+        _reached(name)
+        manifest = _manifest_bytes(replace(data.manifest, files=files))
+        write_file(staging / name, lambda out: out.write(manifest))
+        _fsync_directory(staging)
         generation = index_dir / f"gen-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}"
+        name = "the new generation's folder"
+        _reached("rename")
         staging.rename(generation)
-    except BaseException:
+        _reached("link")
+        link = index_dir / f".{CURRENT}.tmp"
+        link.unlink(missing_ok=True)
+        link.symlink_to(generation.name)
+        _reached("swap")
+        os.replace(link, index_dir / CURRENT)
+        _fsync_directory(index_dir)
+    except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(error, OSError | RuntimeError):
+            raise _write_failure(error, index_dir, name, previous) from error
         raise
-    link = index_dir / f".{CURRENT}.tmp"
-    link.unlink(missing_ok=True)
-    link.symlink_to(generation.name)
-    os.replace(link, index_dir / CURRENT)
-    _remove_old_generations(index_dir, keep={generation.name})
+    _reached("cleanup")
+    _remove_old_generations(index_dir, keep={generation.name, previous or ""})
     return generation
+
+
+def _write_articles(out, articles: tuple[Article, ...]) -> None:
+    for article in articles:
+        out.write((json.dumps(article.to_json(), ensure_ascii=False) + "\n").encode())
+
+
+def _write_failure(error: BaseException, index_dir: Path, name: str, previous: str | None) -> IndexWriteError:
+    state = "the previous index is still live" if previous else "no index was published"
+    code = getattr(error, "errno", None)
+    if code in (errno.ENOSPC, errno.EDQUOT) or _disk_full(index_dir):
+        return IndexWriteError(f"no space left on device while writing {name} in {index_dir}; {state}")
+    return IndexWriteError(f"cannot write {name} in {index_dir} ({_reason(error)}); {state}")
+
+
+def _disk_full(index_dir: Path, margin: int = 1 << 20) -> bool:
+    """numpy and faiss may report a full disk without its errno; then the free space tells."""
+    try:
+        return shutil.disk_usage(index_dir).free < margin
+    except OSError:
+        return False
+
+
+def _live_name(index_dir: Path) -> str | None:
+    try:
+        generation = current_generation(index_dir)
+    except IndexDamaged:
+        return None
+    return generation.name if generation is not None else None
 
 
 @contextmanager
@@ -229,16 +450,21 @@ def build_lock(index_dir: Path) -> Iterator[None]:
 
 
 def _remove_old_generations(index_dir: Path, keep: set[str]) -> None:
-    """Keep the new generation and the one before it (a reader may still be loading it)."""
-    generations = sorted(path for path in index_dir.glob("gen-*") if path.name not in keep)
-    for old in generations[:-1]:
+    """Delete every generation but `keep` (the new one and the one it replaced: a reader may still be
+    loading it) and whatever `current` points to now. Orphans of killed builds go too."""
+    live = _live_name(index_dir)
+    for old in sorted(index_dir.glob("gen-*")):
+        if old.name in keep or old.name == live:
+            continue
         trash = index_dir / f"tmp-old-{old.name}"
         old.rename(trash)  # gone at once for readers, then deleted at leisure
         shutil.rmtree(trash, ignore_errors=True)
 
 
-def _fsync_tree(directory: Path) -> None:
-    for path in directory.rglob("*"):
-        if path.is_file():
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
+def _fsync_directory(directory: Path) -> None:
+    """Make the names in `directory` (new files, a rename, a swapped link) survive a power cut."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -50,6 +50,7 @@ def test_index_prints_the_json_report(corpus, capsys):
         "removed",
         "embedded_chunks",
         "errors",
+        "warnings",
         "seconds",
         "embedding",
     }

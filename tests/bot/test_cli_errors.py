@@ -72,6 +72,18 @@ def test_search_without_an_index_prints_an_error_document(capsys):
     assert "pitwall index" in json.loads(out)["error"] and "pitwall index" in one_line(err)
 
 
+def test_a_damaged_index_is_one_line_naming_the_file(corpus, capsys):  # noqa: F811
+    run(capsys, "index")
+    from index.store import current_generation
+
+    damaged = current_generation(corpus.parent / "index") / "dense.faiss"
+    damaged.write_bytes(damaged.read_bytes()[:-10])
+    status, out, err = run(capsys, "search", "Penske", "--json")
+    assert status == ExitCode.ERROR
+    assert f"{damaged} is damaged" in one_line(err) and "re-index" in err
+    assert f"{damaged} is damaged" in json.loads(out)["error"]
+
+
 def test_an_invalid_setting_is_one_line_naming_it(capsys, monkeypatch):
     monkeypatch.setenv("PITWALL_LEXICAL_WEIGHT", "2")
     status, _, err = run(capsys, "search", "Penske")

@@ -230,11 +230,11 @@ def test_a_failed_build_leaves_the_previous_index_serving(corpus, tmp_path, fake
     generation = current_generation(tmp_path / "index")
     write_article(corpus, "neu", "Neu", "Ein neuer Artikel über Rallye.")
 
-    def crash(self, path):
-        raise OSError("disk full")
+    def crash(self, write):
+        raise OSError("the device went away")
 
-    monkeypatch.setattr("index.dense.DenseIndex.save", crash)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr("index.dense.DenseIndex.write", crash)
+    with pytest.raises(IndexStoreError, match=r"cannot write dense.faiss .*the previous index is still live"):
         build(corpus, tmp_path / "index", fake_embedder)
 
     assert current_generation(tmp_path / "index") == generation
@@ -445,11 +445,14 @@ def test_each_publish_keeps_the_new_generation_and_the_one_before_only(corpus, t
     assert round_of(load_index(index_dir, model_id=MODEL)) == 3
 
 
-def test_a_manifest_without_the_index_type_reads_as_flat(corpus, tmp_path, fake_embedder):
+def test_an_index_of_an_older_format_says_to_re_index(corpus, tmp_path, fake_embedder):
     build(corpus, tmp_path / "index", fake_embedder)
     path = current_generation(tmp_path / "index") / "manifest.json"
     manifest = json.loads(path.read_text())
-    del manifest["dense_index"]
-    path.write_text(json.dumps(manifest))
+    for field in ("checksum", "files", "dense_index"):  # a format 2 manifest had none of these
+        del manifest[field]
+    path.write_text(json.dumps({**manifest, "format_version": 2}))
 
-    assert load_index(tmp_path / "index", model_id=MODEL).manifest.dense_index == "flat"
+    with pytest.raises(IndexMismatch, match="has format 2, this Pitwall reads format 3: re-index"):
+        load_index(tmp_path / "index", model_id=MODEL)
+    assert build(corpus, tmp_path / "index", fake_embedder).embedded_chunks > 0

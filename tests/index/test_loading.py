@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from index import loading
 from index.documents import Article, LoadError
 from index.loading import CorpusError, LoadResult, load_corpus
 
@@ -352,13 +353,13 @@ def test_too_large_file_is_checked_before_reading(tmp_path: Path, monkeypatch: p
     write(tmp_path, "big.md", "# Titel\n\n" + "x" * 2000)
     write(tmp_path, "small.md", "# Titel\n\nText.")
 
-    def refuse(self: Path) -> bytes:
-        if self.name == "big.md":
+    def refuse(handle, limit):
+        if os.fstat(handle.fileno()).st_size > limit:
             raise AssertionError("read although too large")
-        return original(self)
+        return original(handle, limit)
 
-    original = Path.read_bytes
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    original = loading._read_at_most
+    monkeypatch.setattr(loading, "_read_at_most", refuse)
     result = load_corpus(tmp_path, max_file_bytes=1000)
     assert [a.path for a in result.articles] == ["small.md"]
     assert [(e.path, e.line) for e in result.errors] == [("big.md", None)]
@@ -475,8 +476,9 @@ def test_file_as_root_raises(tmp_path: Path) -> None:
         load_corpus(file)
 
 
-def test_unreadable_folder_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreadable_folder_is_reported_and_the_rest_loads(tmp_path: Path, monkeypatch) -> None:
     write(tmp_path, "locked/a.md", "# A\n\nText.")
+    write(tmp_path, "open/b.md", "# B\n\nText.")
     original = os.scandir
 
     def scandir(path: object) -> object:
@@ -485,7 +487,13 @@ def test_unreadable_folder_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         return original(path)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "scandir", scandir)
-    with pytest.raises(CorpusError, match="cannot read corpus folder .*locked: Permission denied"):
+    result = load_corpus(tmp_path)
+    assert [a.path for a in result.articles] == ["open/b.md"]
+    assert [(e.path, e.error) for e in result.errors] == [
+        ("locked/", "cannot read folder: Permission denied")
+    ]
+    monkeypatch.setattr(os, "scandir", lambda path: scandir(tmp_path / "locked"))
+    with pytest.raises(CorpusError, match="cannot read corpus folder .*: Permission denied"):
         load_corpus(tmp_path)
 
 
