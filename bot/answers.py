@@ -87,8 +87,8 @@ def best_evidence(searcher: Searcher, query: str, hits: list[Hit], query_vector:
     """The strongest evidence among `hits` (0 without hits); compare it with the `min_evidence` setting."""
     if not hits:
         return 0.0
-    coverage = searcher.data.lexical.coverage(query)
-    typical = searcher.typical_similarities(query_vector, [hit.row for hit in hits])
+    coverage = searcher.coverage(query)
+    typical = searcher.typical_similarities(query_vector, hits)
     return max(
         evidence_strength(query, hit, coverage=coverage, typical_dense=level)
         for hit, level in zip(hits, typical, strict=True)
@@ -117,11 +117,7 @@ def compose_answer(
     if best_evidence(searcher, query, hits, query_vector) < min_evidence:
         return Answer(question, language, True, abstained, closest=_closest(hits))
     quotes = [
-        q
-        for q in select_quotes(
-            query, query_vector, hits, lambda hit: searcher.data.units_of(hit.row), MAX_QUOTES
-        )
-        if is_verbatim(q)
+        q for q in select_quotes(query, query_vector, hits, searcher.units_of, MAX_QUOTES) if is_verbatim(q)
     ]
     if not quotes:
         return Answer(question, language, True, abstained, closest=_closest(hits))

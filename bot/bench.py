@@ -275,7 +275,7 @@ def _ask_latency(settings: Settings, embedder: Embedder, options: BenchOptions) 
             searcher.search(question, 5, query_vector=vector)
             search_ms.append((time.perf_counter() - started) * 1000)
     return {
-        "index_type": searcher.data.manifest.dense_index,
+        "index_type": searcher.manifest.dense_index,
         "ask_ms": {
             "p50": percentile(totals, 50),
             "p95": percentile(totals, 95),

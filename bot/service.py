@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from bot.answers import Answer, compose_answer
 from bot.settings import SEARCH_RESULTS, Settings
@@ -16,7 +17,8 @@ from index.documents import Article
 from index.embedding import Embedder, create_embedder
 from index.errors import UserError
 from index.search import Mode, Searcher
-from index.store import load_index
+from index.store import build_lock, load_index
+from index.stores import FaissStore, Store
 
 
 class QuestionError(UserError):
@@ -87,6 +89,33 @@ def make_embedder(settings: Settings) -> Embedder:
     return embedder_recipe(settings)()
 
 
+def milvus_address(settings: Settings) -> tuple[str, str, str]:
+    """URI, token and collection prefix of the Milvus index; the default URI is Milvus Lite's file in the
+    index folder."""
+    uri = settings.milvus_uri or str(settings.index_dir / "milvus.db")
+    if "://" not in uri:
+        Path(uri).parent.mkdir(parents=True, exist_ok=True)
+    return uri, settings.milvus_token.get_secret_value(), settings.milvus_collection
+
+
+def _milvus_modules():  # noqa: ANN202 (module objects)
+    try:
+        from index import milvus_build, milvus_store
+    except ImportError as error:
+        raise UserError(
+            f"PITWALL_STORE=milvus needs pymilvus ({error}): pip install 'pitwall[milvus]'"
+        ) from error
+    return milvus_store, milvus_build
+
+
+def open_store(settings: Settings) -> Store:
+    """The published index of the settings' store, checked against the settings' model."""
+    if settings.store == "milvus":
+        milvus_store, _ = _milvus_modules()
+        return milvus_store.MilvusStore.open(*milvus_address(settings), model_id=settings.model_id)
+    return FaissStore(load_index(settings.index_dir, model_id=settings.model_id))
+
+
 class AnswerService:
     """Owns the embedder and the loaded index; a re-index swaps in the new index when it is published."""
 
@@ -127,8 +156,9 @@ class AnswerService:
         self.searcher().search("warm-up", 1)
 
     def _load_searcher(self) -> Searcher:
-        data = load_index(self.settings.index_dir, model_id=self.settings.model_id)
-        return Searcher(data, self.embedder(), lexical_weight=self.settings.lexical_weight)
+        return Searcher(
+            open_store(self.settings), self.embedder(), lexical_weight=self.settings.lexical_weight
+        )
 
     def reindex(
         self, progress: Progress | None = None, *, ray: str | None = None, ray_workers: int | None = None
@@ -149,6 +179,18 @@ class AnswerService:
         return report
 
     def _build(self, get_embedder: Callable[[], Embedder], progress: Progress | None) -> IndexReport:
+        if self.settings.store == "milvus":
+            milvus_store, milvus_build = _milvus_modules()
+            with build_lock(self.settings.index_dir):  # one build at a time from this machine
+                return milvus_build.build_into_milvus(
+                    self.settings.corpus_dir,
+                    milvus_store.MilvusWriter.open(*milvus_address(self.settings)),
+                    model_id=self.settings.model_id,
+                    get_embedder=get_embedder,
+                    overlap_sentences=self.settings.chunk_overlap_sentences,
+                    target_tokens=self.settings.chunk_target_tokens,
+                    progress=progress,
+                )
         return build_index(
             self.settings.corpus_dir,
             self.settings.index_dir,
@@ -226,17 +268,14 @@ class AnswerService:
         return replace(answer, timings_ms=(("total", round((time.perf_counter() - started) * 1000, 1)),))
 
     def article(self, article_id: str) -> Article | None:
-        return next((a for a in self.searcher().data.articles if a.id == article_id), None)
+        return self.searcher().store.article(article_id)
 
     def find_articles(self, text: str, limit: int = 25) -> list[Article]:
         """Articles whose title contains `text` (any case), most recent first."""
-        needle = text.casefold().strip()
-        found = [a for a in self.searcher().data.articles if needle in a.title.casefold()]
-        found.sort(key=lambda a: a.published or dt.date.min, reverse=True)
-        return found[:limit]
+        return self.searcher().store.find_articles(text, limit)
 
     def status(self) -> ServiceStatus:
-        manifest = self.searcher().data.manifest
+        manifest = self.searcher().manifest
         return ServiceStatus(
             manifest.articles, manifest.chunks, manifest.model_id, manifest.built_at, self.last_report
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.chunking import OVERLAP_SENTENCES
@@ -34,6 +34,24 @@ class Settings(BaseSettings):
     )
     chunk_target_tokens: int | None = Field(
         None, ge=16, description="Preferred chunk size in word pieces (default: the model's limit)."
+    )
+    store: Literal["faiss", "milvus"] = Field(
+        "faiss",
+        description="Where the index lives: `faiss` (files in the index folder, loaded by each process) or "
+        "`milvus` (Milvus collections; docs/scaling.md).",
+    )
+    milvus_uri: str = Field(
+        "",
+        description="Milvus: a file path ending in .db runs Milvus Lite in this process, http://host:19530 "
+        "talks to a Milvus server or cluster (default: milvus.db in the index folder).",
+    )
+    milvus_token: SecretStr = Field(
+        SecretStr(""), description="Milvus: the token (user:password) of a server."
+    )
+    milvus_collection: str = Field(
+        "pitwall",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,150}$",
+        description="Milvus: the prefix of the index's collections and the name of its alias.",
     )
     lexical_weight: float = Field(
         LEXICAL_WEIGHT,

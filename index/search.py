@@ -1,4 +1,4 @@
-"""Search the index: dense (FAISS) and lexical (BM25) candidates fused into one ranking."""
+"""Search the index: dense and lexical (BM25) candidates of a store fused into one ranking."""
 
 from __future__ import annotations
 
@@ -13,17 +13,17 @@ from index.documents import Article, Chunk
 from index.embedding import Embedder
 from index.fusion import LEXICAL_WEIGHT, coverage_fusion
 from index.lexical import tokenize_query
-from index.store import IndexData
+from index.store import IndexData, Manifest
+from index.stores import DateRange, FaissStore, Store
 
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
-CANDIDATES = 100  # rows each retriever contributes before fusion
-TYPICAL_SAMPLE = 4096  # passages sampled for a question's typical similarity
+CANDIDATES = 100  # chunks each retriever contributes before fusion
 
 
 @dataclass(frozen=True)
 class Hit:
-    row: int
+    row: int  # the chunk's key in its store
     chunk: Chunk
     article: Article
     score: float  # the ranking score of the mode searched
@@ -32,18 +32,20 @@ class Hit:
 
 
 class Searcher:
-    def __init__(self, data: IndexData, embedder: Embedder, lexical_weight: float = LEXICAL_WEIGHT) -> None:
-        self.data = data
+    """Hybrid search over any store (index/stores.py): the fusion is the same whichever store answers."""
+
+    def __init__(
+        self, store: Store | IndexData, embedder: Embedder, lexical_weight: float = LEXICAL_WEIGHT
+    ) -> None:
+        """`store`: any store, or an index directory's generation (`load_index`), read by `FaissStore`."""
+        self.store = FaissStore(store) if isinstance(store, IndexData) else store
         self.embedder = embedder
         self.lexical_weight = lexical_weight
-        self._published = (
-            np.array(
-                [article.published.toordinal() if article.published else -1 for article in data.articles],
-                dtype=np.int64,
-            )[data.chunk_table[:, 0]]
-            if len(data.chunk_table)
-            else np.zeros(0, dtype=np.int64)
-        )
+        self._sample: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.store.manifest
 
     def search(
         self,
@@ -58,82 +60,64 @@ class Searcher:
         """The `k` best passages for `query`, optionally only from articles published in [since, until]."""
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
-        allowed = self._allowed_rows(since, until)
-        if allowed is not None and allowed.size == 0:
-            return []
-        lexical_all = self.data.lexical.scores(tokenize_query(query))
+        dates = DateRange.of(since, until)
+        tokens = tokenize_query(query)
         if mode == "bm25":
-            rows = _top_rows(lexical_all, k, allowed)
-            rows = rows[lexical_all[rows] > 0]
-            dense = self._dense_scores(query, rows, query_vector)
-            return self._hits(rows, lexical_all[rows], dense, lexical_all[rows])
+            found = self.store.lexical(tokens, k, dates)
+            dense = self._cosines(query, found.keys, query_vector)
+            return self._hits(found.keys, found.scores, dense, found.scores)
         if query_vector is None:
             query_vector = self.embedder.embed_queries([query])[0]
-        dense_scores, dense_rows = self.data.dense.search(query_vector, max(k, CANDIDATES), allowed)
+        nearest = self.store.dense(query_vector, max(k, CANDIDATES), dates)
         if mode == "dense":
-            rows = dense_rows[:k]
-            return self._hits(rows, dense_scores[:k], dense_scores[:k], lexical_all[rows])
-        lexical_rows = _top_rows(lexical_all, CANDIDATES, allowed)
-        lexical_rows = lexical_rows[lexical_all[lexical_rows] > 0]
-        rows = np.union1d(dense_rows, lexical_rows)
-        dense = self.data.vectors[rows] @ query_vector
-        coverage = self.data.lexical.coverage(query)
-        fused = coverage_fusion(dense, lexical_all[rows], coverage, self.lexical_weight)
+            keys, scores = nearest.keys[:k], nearest.scores[:k]
+            lexical = self.store.lexical_scores(tokens, keys, self.store.lexical(tokens, CANDIDATES, dates))
+            return self._hits(keys, scores, scores, lexical)
+        found = self.store.lexical(tokens, CANDIDATES, dates)
+        keys = np.union1d(nearest.keys, found.keys)
+        if keys.size == 0:
+            return []
+        dense = self.store.chunk_vectors(keys) @ query_vector
+        lexical = self.store.lexical_scores(tokens, keys, found)
+        fused = coverage_fusion(dense, lexical, self.store.coverage(query), self.lexical_weight)
         best = np.argsort(-fused, kind="stable")[:k]
-        return self._hits(rows[best], fused[best], dense[best], lexical_all[rows[best]])
+        return self._hits(keys[best], fused[best], dense[best], lexical[best])
 
-    def typical_similarities(self, query_vector: np.ndarray, rows: Sequence[int]) -> list[float]:
-        """For each of `rows`: the median cosine of the question to the passages (a fixed sample of large
-        indexes) outside that row's article, the level an unrelated passage reaches. It depends on the
+    def coverage(self, query: str) -> float:
+        """Share of the question's content words the index knows (index/lexical.py)."""
+        return self.store.coverage(query)
+
+    def units_of(self, hit: Hit) -> tuple[np.ndarray, np.ndarray]:
+        """The quote units (sentences) of a hit's passage: (k, 2) spans in its article, float32 vectors."""
+        return self.store.units_of(hit.row)
+
+    def typical_similarities(self, query_vector: np.ndarray, hits: Sequence[Hit]) -> list[float]:
+        """For each hit: the median cosine of the question to the passages (a fixed sample of large
+        indexes) outside that hit's article, the level an unrelated passage reaches. It depends on the
         question's language; evidence is measured above it."""
-        sample = np.arange(0, len(self.data.vectors), max(1, len(self.data.vectors) // TYPICAL_SAMPLE))
-        cosines = self.data.vectors[sample] @ query_vector
-        articles = self.data.chunk_table[sample, 0]
+        if self._sample is None:
+            vectors, article_ids = self.store.similarity_sample()
+            self._sample = (vectors, np.asarray(article_ids, dtype=object))
+        vectors, articles = self._sample
+        cosines = vectors @ query_vector
         typical = []
-        for row in rows:
-            others = cosines[articles != self.data.chunk_table[row, 0]]
+        for hit in hits:
+            others = cosines[articles != hit.article.id]
             typical.append(float(np.median(others)) if len(others) else 0.0)
         return typical
 
-    def _allowed_rows(self, since: dt.date | None, until: dt.date | None) -> np.ndarray | None:
-        if since is None and until is None:
-            return None
-        keep = self._published >= 0
-        if since is not None:
-            keep &= self._published >= since.toordinal()
-        if until is not None:
-            keep &= self._published <= until.toordinal()
-        return np.flatnonzero(keep)
-
-    def _dense_scores(self, query: str, rows: np.ndarray, query_vector: np.ndarray | None) -> np.ndarray:
-        if rows.size == 0:
+    def _cosines(self, query: str, keys: np.ndarray, query_vector: np.ndarray | None) -> np.ndarray:
+        if keys.size == 0:
             return np.zeros(0, dtype=np.float32)
         if query_vector is None:
             query_vector = self.embedder.embed_queries([query])[0]
-        return self.data.vectors[rows] @ query_vector
+        return self.store.chunk_vectors(keys) @ query_vector
 
     def _hits(
-        self, rows: np.ndarray, scores: np.ndarray, dense: np.ndarray, lexical: np.ndarray
+        self, keys: np.ndarray, scores: np.ndarray, dense: np.ndarray, lexical: np.ndarray
     ) -> list[Hit]:
+        passages = self.store.passages(keys)
         return [
-            Hit(
-                int(row),
-                self.data.chunk(int(row)),
-                self.data.article_of(int(row)),
-                float(score),
-                float(d),
-                float(b),
-            )
-            for row, score, d, b in zip(rows, scores, dense, lexical, strict=True)
+            Hit(int(key), chunk, article, float(score), float(d), float(b))
+            for key, (chunk, article), score, d, b in zip(keys, passages, scores, dense, lexical, strict=True)
         ]
-
-
-def _top_rows(scores: np.ndarray, k: int, allowed: np.ndarray | None) -> np.ndarray:
-    """Row ids of the `k` highest scores, best first, among `allowed` rows if given."""
-    candidates = np.arange(scores.size) if allowed is None else allowed
-    values = scores[candidates]
-    k = min(k, values.size)
-    if k == 0:
-        return candidates[:0]
-    top = np.argpartition(-values, k - 1)[:k]
-    return candidates[top[np.argsort(-values[top], kind="stable")]]

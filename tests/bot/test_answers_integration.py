@@ -91,7 +91,7 @@ def test_date_filters_apply_to_search_and_answers(service):
 
 
 def test_no_chunk_is_longer_than_the_model_reads(service, real_embedder):
-    data = service.searcher().data
+    data = service.searcher().store.data
     tokenizer, limit = real_embedder._model.tokenizer, real_embedder._model.max_seq_length
     for row in range(len(data.chunk_table)):
         assert len(tokenizer(data.chunk(row).text)["input_ids"]) <= limit

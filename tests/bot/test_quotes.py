@@ -122,7 +122,7 @@ def test_compose_answer_never_shows_a_quote_that_fails_the_check(tmp_path, monke
     real = answers.select_quotes
     monkeypatch.setattr(answers, "select_quotes", tampered)
     answer = compose_answer(searcher, "Plant Alpine einen Einstieg in die IMSA?", min_evidence=0.0)
-    assert all(c.quote in searcher.data.articles[0].text for c in answer.citations)
+    assert all(c.quote in searcher.store.data.articles[0].text for c in answer.citations)
     assert answer.abstained and not answer.citations
 
 

@@ -84,7 +84,7 @@ def test_the_chunking_settings_reach_the_index(tmp_path):
     def chunks(**overrides):
         built = service(tmp_path, **overrides)
         built.reindex()
-        data = built.searcher().data
+        data = built.searcher().store.data
         return data.manifest.chunking, [data.chunk(row).text for row in range(len(data.chunk_table))]
 
     chunking, texts = chunks(chunk_overlap_sentences=0, chunk_target_tokens=18)
