@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.service import AnswerService
+from bot.settings import Settings
 from tests.discord_harness import BackgroundLoop, LocalDiscord, Sent
 from tests.discord_harness.session import TOKEN
 
@@ -29,6 +31,7 @@ ALPINE = "Is Alpine entering IMSA?"
 class BotProcess:
     process: subprocess.Popen[str]
     lines: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
 
     def read(self) -> None:
         assert self.process.stderr is not None
@@ -57,8 +60,10 @@ def local() -> Iterator[tuple[BackgroundLoop, LocalDiscord]]:
 
 
 def start_bot(tmp_path: Path, base_url: str) -> BotProcess:
+    """`pitwall bot` restarted over an index that is up to date (its start-up re-index loads no model)."""
     corpus = tmp_path / "corpus"
     shutil.copytree(ROOT / "corpus", corpus)
+    AnswerService(Settings(corpus_dir=corpus, index_dir=tmp_path / "index")).reindex()
     env = os.environ | {
         "DISCORD_TOKEN": TOKEN,
         "PITWALL_DISCORD_API_BASE": base_url,
@@ -86,11 +91,14 @@ def test_ready_means_answering_and_sigterm_mid_answer_finishes_it_and_exits_0(
 ) -> None:
     loop, d = local
     members = [d.add_member(f"fan{i}") for i in range(6)]
-    started = time.perf_counter()
     bot = start_bot(tmp_path, d.base_url)
     try:
         bot.wait_for_line("ready as", timeout=300)  # after the start-up re-index and loading the model
-        print(f"pitwall bot process: ready {time.perf_counter() - started:.1f} s after it started")
+        print(f"pitwall bot process: ready {time.perf_counter() - bot.started:.1f} s after it started")
+        loaded = next(i for i, line in enumerate(bot.lines) if "model and index loaded in" in line)
+        ready = next(i for i, line in enumerate(bot.lines) if "ready as" in line)
+        print(bot.lines[loaded])
+        assert loaded < ready  # the model and index were loaded before it connected, not on first use
         bot.wait_for_line("synced 5 application commands", timeout=30)
 
         def acknowledged(fire) -> float:  # seconds from the interaction to the bot's first response
@@ -110,7 +118,9 @@ def test_ready_means_answering_and_sigterm_mid_answer_finishes_it_and_exits_0(
         asks = [loop.run(d.slash(m, "ask", question=ALPINE)) for m in members]  # 4 answered at once, 2 queued
         loop.run(d.wait_for(lambda s: s.token == asks[0].token and s.kind == "callback", 30))
         bot.process.send_signal(signal.SIGTERM)  # like `systemctl stop` / `docker stop`
+        signalled = time.perf_counter()
         status = bot.process.wait(60)
+        print(f"exited {time.perf_counter() - signalled:.2f} s after SIGTERM")
     finally:
         if bot.process.poll() is None:
             bot.process.kill()

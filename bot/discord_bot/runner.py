@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from typing import Any
 
 import discord
@@ -65,8 +66,9 @@ async def serve(bot: Bot, token: str, *, handle_signals: bool = False) -> int:
     try:
         async with bot:
             await bot.login(token)  # a wrong token fails here, before the model is loaded
-            log.info("loading the model and the index")
+            started = time.perf_counter()
             await asyncio.to_thread(bot.service.load)  # ready only when it can answer
+            log.info("model and index loaded in %.1f s; connecting", time.perf_counter() - started)
             if handle_signals:
                 _stop_on_signals(bot)
             await bot.connect()
