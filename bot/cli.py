@@ -141,6 +141,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--rounds", type=int, default=2, help="times each of the 20 questions is asked (default 2)"
     )
+    p.add_argument(
+        "--build-articles",
+        type=int,
+        help="articles of the full build with real embedding (default: all 1,028; 0: none)",
+    )
+    p.add_argument(
+        "--cold-asks", type=int, default=3, help="cold `pitwall ask` runs after the full build (default 3)"
+    )
     p.add_argument("--chart", type=Path, default="bench.png", help="PNG chart path (default bench.png)")
     p.add_argument("--json", action="store_true")
 
@@ -364,12 +372,14 @@ def _eval_abstention(args: argparse.Namespace, settings: Settings, work_dir: Pat
 
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.bench import BenchOptions, run_bench
-    from bot.bench_corpus import DEFAULT_GNAD, read_gnad
-    from bot.bench_report import format_table, write_chart
+    from bot.bench.corpus import DEFAULT_GNAD, read_gnad
+    from bot.bench.report import format_table, write_chart
+    from bot.bench.run import BenchOptions, run_bench
 
     if args.rounds < 1:
         raise ValueError("--rounds must be at least 1")
+    if (args.build_articles is not None and args.build_articles < 0) or args.cold_asks < 0:
+        raise ValueError("--build-articles and --cold-asks must be 0 or more")
     gnad = args.gnad or DEFAULT_GNAD
     read_gnad(gnad)  # a missing file is reported before the model loads
     options = BenchOptions(
@@ -378,6 +388,8 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
         sizes=args.sizes,
         vector_sizes=args.vector_sizes,
         rounds=args.rounds,
+        build_articles=args.build_articles,
+        cold_asks=args.cold_asks,
     )
     embedder = _service(settings).embedder()
     result = run_bench(options, settings, embedder, log=lambda message: print(message, file=sys.stderr))
