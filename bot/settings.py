@@ -12,9 +12,8 @@ from index.chunking import OVERLAP_SENTENCES
 from index.embedding import DEFAULT_MODEL, model_id_for
 from index.fusion import LEXICAL_WEIGHT
 
-MIN_EVIDENCE = (
-    0.29  # calibrated on XQuAD German and English: `pitwall eval --squad xquad.de.json --abstention`
-)
+SEARCH_RESULTS = 5  # passages `pitwall search` shows unless asked for another number: a screenful
+MIN_EVIDENCE = 0.29  # calibrated on XQuAD German and English questions: `pitwall eval --abstention`
 
 
 class Settings(BaseSettings):

@@ -1,7 +1,13 @@
-"""The one module that imports bm25s: BM25 over stemmed words, stopwords removed per language."""
+"""The one module that imports bm25s: BM25 over stemmed words, stopwords removed per language.
+
+bm25s builds the index (a sparse matrix: a column per word, the passages' BM25 weights in it) and saves it
+as arrays; loading and scoring read those arrays with numpy alone, so answering never imports bm25s (nor
+scipy, which bm25s imports).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
@@ -9,21 +15,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-import bm25s
-import bm25s.stopwords
 import numpy as np
 import Stemmer
 
+from index import stopwords
+
 _LANGUAGES = {
-    "de": ("german", bm25s.stopwords.STOPWORDS_GERMAN),
-    "en": ("english", bm25s.stopwords.STOPWORDS_EN),
+    "de": ("german", stopwords.GERMAN),
+    "en": ("english", stopwords.ENGLISH),
 }
+_ARRAYS = ("data", "indices", "indptr")  # bm25s's file names: {name}.csc.index.npy
+_NO_WORD = "\x00"  # never produced by `tokenize` or by a question's concepts (words are \w+)
 _WORD = re.compile(r"\w+")
-_NO_WORD = " "  # a token that no text tokenizes to
-_QUERY_STOPWORDS = (
-    frozenset(bm25s.stopwords.STOPWORDS_GERMAN) | frozenset(bm25s.stopwords.STOPWORDS_EN_PLUS)
-) - {"won"}  # "won" is listed for "won't"; "who won?" needs it
 
 
 @cache
@@ -63,6 +68,9 @@ MAX_TRANSLATIONS = (
 COMPOUND_PART_CHARS = 5  # a stem this long also matches as the head or first part of a German compound
 
 Translate = Callable[[str], Sequence[str]]
+_QUERY_STOPWORDS = (
+    frozenset(stopwords.GERMAN) | frozenset(stopwords.ENGLISH) | frozenset(stopwords.ENGLISH_MORE)
+)
 
 
 @dataclass(frozen=True)
@@ -126,41 +134,54 @@ def question_concepts(
 class LexicalIndex:
     """BM25 scores of a query against every passage."""
 
-    def __init__(self, retriever: bm25s.BM25, size: int) -> None:
-        self._retriever = retriever
+    def __init__(
+        self,
+        arrays: dict[str, np.ndarray],
+        vocabulary: dict[str, int],
+        size: int,
+        retriever: Any = None,
+        indexed: int | None = None,
+    ) -> None:
+        self._data, self._indices, self._indptr = (arrays[name] for name in _ARRAYS)
+        self._vocabulary = vocabulary
         self.size = size
+        self._indexed = indexed if indexed is not None else size
+        self._retriever = retriever  # the bm25s index a build made (to save it); None when loaded
 
     @classmethod
     def build(cls, tokenized_passages: Sequence[list[str]]) -> LexicalIndex:
+        import bm25s
+
         logging.getLogger("bm25s").setLevel(logging.WARNING)
-        retriever = bm25s.BM25()
         passages = [list(tokens) for tokens in tokenized_passages]
-        if not any(passages):  # bm25s cannot index an empty vocabulary: one token no query word can be
+        if not any(passages):  # bm25s cannot index no words at all; a word no query has (\x00) stands in
             passages = [[_NO_WORD] for _ in passages]
+        retriever = bm25s.BM25()  # method "lucene": the score matrix is all there is (see `load`)
         retriever.index(passages, show_progress=False)
-        return cls(retriever, len(tokenized_passages))
+        arrays = {name: retriever.scores[name] for name in _ARRAYS}
+        return cls(arrays, dict(retriever.vocab_dict), len(tokenized_passages), retriever)
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
-        """BM25 score of every passage (0 where no query token occurs)."""
-        ids = self._retriever.get_tokens_ids(query_tokens)
+        """BM25 score of every passage (0 where no query token occurs): the sum of its words' columns."""
+        ids = [self._vocabulary[token] for token in query_tokens if token in self._vocabulary]
         if not ids:
             return np.zeros(self.size, dtype=np.float32)
-        return self._retriever.get_scores_from_ids(ids).astype(np.float32, copy=False)
+        bounds = [(int(self._indptr[i]), int(self._indptr[i + 1])) for i in ids]
+        rows = np.concatenate([self._indices[start:end] for start, end in bounds])
+        weights = np.concatenate([self._data[start:end] for start, end in bounds])
+        return np.bincount(rows, weights=weights, minlength=self.size).astype(np.float32)
 
     def known_stems(self, stems: Sequence[str]) -> set[str]:
         """Those of `stems` that some passage contains."""
-        vocabulary = self._retriever.vocab_dict
-        return {stem for stem in stems if stem in vocabulary}
+        return {stem for stem in stems if stem in self._vocabulary}
 
     def concept_scores(self, concepts: Sequence[Concept]) -> np.ndarray:
         """BM25 score of every passage for a structured query: per concept the best score of its stems
         (translations of one word count as one word), summed over the concepts."""
-        vocabulary = self._retriever.vocab_dict
         total = np.zeros(self.size, dtype=np.float32)
         for concept in concepts:
-            ids = [vocabulary[stem] for stem in concept.stems if stem in vocabulary]
-            if ids:
-                per_stem = [self._retriever.get_scores_from_ids([i]) for i in ids]
+            per_stem = [self.scores([stem]) for stem in concept.stems if stem in self._vocabulary]
+            if per_stem:
                 total += np.max(per_stem, axis=0) if len(per_stem) > 1 else per_stem[0]
         return total
 
@@ -169,30 +190,41 @@ class LexicalIndex:
         question BM25 can see. 0 without concepts."""
         if not concepts:
             return 0.0
-        vocabulary = self._retriever.vocab_dict
-        return sum(any(stem in vocabulary for stem in c.stems) for c in concepts) / len(concepts)
+        return sum(any(stem in self._vocabulary for stem in c.stems) for c in concepts) / len(concepts)
 
     def idf(self, stem: str) -> float:
         """BM25's inverse document frequency of `stem` over the passages (0 for a stem no passage has)."""
-        token = self._retriever.vocab_dict.get(stem)
+        token = self._vocabulary.get(stem)
         if token is None:
             return 0.0
-        indptr = self._retriever.scores["indptr"]
-        frequency = int(indptr[token + 1] - indptr[token])
+        frequency = int(self._indptr[token + 1] - self._indptr[token])
         return math.log(1 + (self.size - frequency + 0.5) / (frequency + 0.5))
 
     @property
     def indexed(self) -> int:
         """How many passages the stored index holds (checked against the manifest on load)."""
-        return int(self._retriever.scores["num_docs"])
+        return self._indexed
 
     def save(self, directory: Path) -> None:
+        if self._retriever is None:
+            raise ValueError("only a lexical index that was built here can be saved")
         self._retriever.save(str(directory), show_progress=False)
 
     @classmethod
     def load(cls, directory: Path, size: int, mmap: bool = False) -> LexicalIndex:
-        retriever = bm25s.BM25.load(str(directory), mmap=mmap, show_progress=False, verbosity=0)
-        return cls(retriever, size)
+        params = json.loads((directory / "params.index.json").read_text(encoding="utf-8"))
+        if params.get("method") != "lucene":  # other methods add scores of words a passage lacks
+            raise ValueError(
+                f"{directory}: BM25 method {params.get('method')!r}, expected 'lucene'; re-index"
+            )
+        arrays = {
+            name: np.load(
+                directory / f"{name}.csc.index.npy", mmap_mode="r" if mmap else None, allow_pickle=False
+            )
+            for name in _ARRAYS
+        }
+        vocabulary = json.loads((directory / "vocab.index.json").read_text(encoding="utf-8"))
+        return cls(arrays, vocabulary, size, indexed=int(params.get("num_docs", -1)))
 
 
 def _all_stems(words: Sequence[str]) -> set[str]:

@@ -408,6 +408,8 @@ class MilvusWriter:
             return None
         try:
             manifest = read_manifest(self._client, self.live)
+            for name in (self.live.chunks, self.live.units, self.live.articles):
+                self._client.load_collection(name)  # a new process finds them released
         except (KeyError, ValueError, TypeError, MilvusException):
             return None
         rows = _query_all(self._client, self.live.articles, "part == 0", ["article_id", "content_hash"])

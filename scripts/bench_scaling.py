@@ -2,6 +2,7 @@
 
     python scripts/bench_scaling.py stores [--sizes 10000,100000]   # FAISS vs Milvus Lite: ask latency, RSS
     python scripts/bench_scaling.py ray [--workers 1,2] [--texts 512] # embedding throughput on Ray workers
+    python scripts/bench_scaling.py process [--rounds 2]            # one bot process: asks/s and RSS
 
 `stores` builds the bench corpus of `pitwall bench` (the first --base-articles 10kGNAD articles repeated
 to a size in chunks, the copies reusing the originals' vectors, embedded once and cached) into each store
@@ -21,9 +22,9 @@ import sys
 import time
 from pathlib import Path
 
-from bot.bench import QUESTIONS, _base_vectors
-from bot.bench_corpus import DEFAULT_GNAD, ReusedVectors, articles_for_size, read_gnad, write_corpus
-from bot.bench_stats import percentile
+from bot.bench.corpus import DEFAULT_GNAD, ReusedVectors, articles_for_size, read_gnad, write_corpus
+from bot.bench.run import QUESTIONS, _base_vectors
+from bot.bench.stats import percentile
 from bot.service import AnswerService, embedder_recipe, make_embedder
 from bot.settings import Settings
 from index.chunking import chunk_article
@@ -111,6 +112,28 @@ def bench_stores(sizes: list[int], gnad: Path, work: Path, rounds: int, articles
     }
 
 
+def bench_process(rounds: int) -> dict:
+    """One bot-like process with the settings' store: index the corpus, load, answer the questions."""
+    service = AnswerService(Settings())
+    report = service.reindex()
+    service.load()
+    loaded = rss_mib()
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for question in QUESTIONS:
+            service.ask(question)
+    seconds = time.perf_counter() - started
+    return {
+        "store": service.settings.store,
+        "chunks": report.chunks,
+        "asks": rounds * len(QUESTIONS),
+        "asks_per_s": round(rounds * len(QUESTIONS) / seconds, 2),
+        "rss_mib_loaded": loaded,
+        "rss_mib_after_asking": rss_mib(),
+        "load_average": os.getloadavg(),
+    }
+
+
 def bench_ray(workers: list[int], gnad: Path, count: int) -> dict:
     from index import ray_embedding
 
@@ -167,6 +190,8 @@ def main() -> int:
     p.add_argument("--work-dir", type=Path, default=Path.home() / ".cache" / "pitwall" / "bench")
     p.add_argument("--gnad", type=Path, default=DEFAULT_GNAD)
     p.add_argument("--base-articles", type=int, default=200, help="10kGNAD articles the copies are made of")
+    p = sub.add_parser("process")
+    p.add_argument("--rounds", type=int, default=2)
     p = sub.add_parser("ray")
     p.add_argument("--workers", default="1,2")
     p.add_argument("--texts", type=int, default=512)
@@ -176,6 +201,8 @@ def main() -> int:
         args.work_dir.mkdir(parents=True, exist_ok=True)
         sizes = [int(s) for s in args.sizes.split(",")]
         result = bench_stores(sizes, args.gnad, args.work_dir, args.rounds, args.base_articles)
+    elif args.what == "process":
+        result = bench_process(args.rounds)
     else:
         result = bench_ray([int(n) for n in args.workers.split(",")], args.gnad, args.texts)
     print(json.dumps(result, indent=2))

@@ -83,9 +83,3 @@ def test_a_translated_word_keeps_only_translations_the_index_knows(index):
 def test_a_concept_is_found_in_a_text_by_a_stem_or_as_a_compound_part(stems, text, found):
     assert concept_in(Concept("word", stems), text_stems(text)) == found
 
-
-def test_passages_without_any_word_still_make_an_index():
-    empty = LexicalIndex.build([[], []])
-    assert empty.size == 2
-    assert empty.concept_scores(question_concepts("Alpine IMSA")).tolist() == [0.0, 0.0]
-    assert empty.coverage(question_concepts("Alpine")) == 0.0
