@@ -82,4 +82,3 @@ def test_a_translated_word_keeps_only_translations_the_index_knows(index):
 )
 def test_a_concept_is_found_in_a_text_by_a_stem_or_as_a_compound_part(stems, text, found):
     assert concept_in(Concept("word", stems), text_stems(text)) == found
-
