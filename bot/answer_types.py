@@ -28,6 +28,7 @@ _ASKS = (  # the first pattern that matches a question decides; English and Germ
     ),
 )
 _QUESTION = [(kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in _ASKS]
+_TOKEN = re.compile(r"\w+")
 
 _MONTHS = (
     "januar|jänner|februar|feber|märz|april|mai|juni|juli|august|september|oktober|november|dezember|"
@@ -71,7 +72,13 @@ def answer_type(question: str) -> str | None:
     return kind
 
 
-def has_answer_type(sentence: str, kind: str | None) -> bool:
-    """Whether `sentence` holds an answer of `kind` (False without a kind, and for "yes-no": what answers
-    those is where the sentence stands, the lede of a news article, not what it holds)."""
-    return kind in _HOLDS and _HOLDS[kind].search(sentence) is not None
+def has_answer_type(sentence: str, kind: str | None, question: str = "") -> bool:
+    """Whether `sentence` holds an answer of `kind` that the question does not name itself (the year or
+    the name a question mentions is not its answer). False without a kind, and for "yes-no": what answers
+    those is where the sentence stands, the lede of a news article, not what it holds."""
+    if kind not in _HOLDS:
+        return False
+    asked = {word.lower() for word in _TOKEN.findall(question)}
+    if asked:
+        sentence = _TOKEN.sub(lambda m: "_" if m.group().lower() in asked else m.group(), sentence)
+    return _HOLDS[kind].search(sentence) is not None

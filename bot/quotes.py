@@ -163,7 +163,7 @@ def _sentences(
                 cosine,
                 credits[i].sum() / total,
                 context.sum() / total,
-                float(has_answer_type(article.text[start:end], question.answer_type)),
+                float(has_answer_type(article.text[start:end], question.answer_type, question.text)),
                 passage,
                 float(start < LEDE_CHARS),
                 float(start < LEDE_CHARS and question.answer_type == "yes-no"),

@@ -48,3 +48,12 @@ def test_the_kind_of_answer_a_question_asks_for(question, kind):
 )
 def test_whether_a_sentence_holds_that_kind(sentence, kind, holds):
     assert has_answer_type(sentence, kind) is holds
+
+
+def test_what_the_question_names_itself_is_not_its_answer():
+    question = "How many people will Nigeria have in 2050?"
+    assert not has_answer_type("Bis 2050 wächst Nigeria weiter.", "number", question)
+    assert has_answer_type("Nigeria hat 2050 fast 400 Millionen Einwohner.", "number", question)
+    who = "Who rents the house of Bryan Cranston?"
+    assert not has_answer_type("Das Haus von Bryan Cranston steht leer.", "person", who)
+    assert has_answer_type("Ich habe es an Bob Odenkirk vermietet.", "person", who)
