@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.exit_codes import ExitCode
-from bot.settings import Settings
+from bot.settings import SEARCH_RESULTS, Settings
 from bot.terminal import PrintableFormatter, printable
 from index.errors import UserError
 
@@ -105,7 +105,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = command("search", _search, "ranked passages for a query")
     p.add_argument("query")
-    p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
+    p.add_argument(
+        "-k", type=int, default=SEARCH_RESULTS, help=f"number of passages (default {SEARCH_RESULTS})"
+    )
     p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
     _add_filters(p)
     p.add_argument("--json", action="store_true")
@@ -138,6 +140,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--work-dir", type=Path, help="scratch and vector cache (default: ~/.cache/pitwall/bench)")
     p.add_argument(
         "--rounds", type=int, default=2, help="times each of the 20 questions is asked (default 2)"
+    )
+    p.add_argument(
+        "--build-articles",
+        type=int,
+        help="articles of the full build with real embedding (default: all 1,028; 0: none)",
+    )
+    p.add_argument(
+        "--cold-asks", type=int, default=3, help="cold `pitwall ask` runs after the full build (default 3)"
     )
     p.add_argument("--chart", type=Path, default="bench.png", help="PNG chart path (default bench.png)")
     p.add_argument("--json", action="store_true")
@@ -291,8 +301,12 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.service import QuestionError
+
     service = _service(settings)
     print("Ask about the archive; an empty line or Ctrl-D ends.", file=sys.stderr)
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="surrogateescape")  # a line that is not UTF-8 is reported, not fatal
     previous = ""
     while True:
         try:
@@ -301,7 +315,12 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_OK
         if not question:
             return EXIT_OK
-        print(printable(format_answer(service.ask(question, context=previous)), lines=True) + "\n")
+        try:
+            answer = service.ask(question, context=previous)
+        except QuestionError as error:  # this question only: ask the next one
+            print(f"pitwall: {printable(str(error))}", file=sys.stderr)
+            continue
+        print(printable(format_answer(answer), lines=True) + "\n")
         previous = question
 
 
@@ -362,12 +381,14 @@ def _eval_abstention(args: argparse.Namespace, settings: Settings, work_dir: Pat
 
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.bench import BenchOptions, run_bench
-    from bot.bench_corpus import DEFAULT_GNAD, read_gnad
-    from bot.bench_report import format_table, write_chart
+    from bot.bench.corpus import DEFAULT_GNAD, read_gnad
+    from bot.bench.report import format_table, write_chart
+    from bot.bench.run import BenchOptions, run_bench
 
     if args.rounds < 1:
         raise ValueError("--rounds must be at least 1")
+    if (args.build_articles is not None and args.build_articles < 0) or args.cold_asks < 0:
+        raise ValueError("--build-articles and --cold-asks must be 0 or more")
     gnad = args.gnad or DEFAULT_GNAD
     read_gnad(gnad)  # a missing file is reported before the model loads
     options = BenchOptions(
@@ -376,6 +397,8 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
         sizes=args.sizes,
         vector_sizes=args.vector_sizes,
         rounds=args.rounds,
+        build_articles=args.build_articles,
+        cold_asks=args.cold_asks,
     )
     embedder = _service(settings).embedder()
     result = run_bench(options, settings, embedder, log=lambda message: print(message, file=sys.stderr))

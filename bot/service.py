@@ -9,16 +9,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.answers import Answer, compose_answer
-from bot.settings import Settings
-from index.build import IndexReport, Progress, build_index
+from bot.settings import SEARCH_RESULTS, Settings
 from index.documents import Article
 from index.embedding import Embedder, create_embedder
 from index.errors import UserError
 from index.search import Mode, Searcher
 from index.store import build_lock, load_index
 from index.stores import FaissStore, Store
+
+if TYPE_CHECKING:  # building (loaders, HTML parsing, bm25s) is imported only when an index is built
+    from index.build import IndexReport, Progress
 
 
 class QuestionError(UserError):
@@ -179,6 +182,8 @@ class AnswerService:
         return report
 
     def _build(self, get_embedder: Callable[[], Embedder], progress: Progress | None) -> IndexReport:
+        from index.build import build_index
+
         if self.settings.store == "milvus":
             milvus_store, milvus_build = _milvus_modules()
             with build_lock(self.settings.index_dir):  # one build at a time from this machine
@@ -229,7 +234,7 @@ class AnswerService:
         self,
         query: str,
         *,
-        k: int = 5,
+        k: int = SEARCH_RESULTS,
         since: dt.date | None = None,
         until: dt.date | None = None,
         mode: Mode = "hybrid",

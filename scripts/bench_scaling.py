@@ -22,9 +22,9 @@ import sys
 import time
 from pathlib import Path
 
-from bot.bench import QUESTIONS, _base_vectors
-from bot.bench_corpus import DEFAULT_GNAD, ReusedVectors, articles_for_size, read_gnad, write_corpus
-from bot.bench_stats import percentile
+from bot.bench.corpus import DEFAULT_GNAD, ReusedVectors, articles_for_size, read_gnad, write_corpus
+from bot.bench.run import QUESTIONS, _base_vectors
+from bot.bench.stats import percentile
 from bot.service import AnswerService, embedder_recipe, make_embedder
 from bot.settings import Settings
 from index.chunking import chunk_article

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from bot import cli
-from bot.bench import BenchOptions, run_bench
-from bot.bench_corpus import GnadMissing, ReusedVectors, articles_for_size, read_gnad, variant
-from bot.bench_report import format_table, write_chart
-from bot.bench_stats import percentile
-from bot.bench_vectors import random_unit_vectors
+from bot.bench.corpus import GnadMissing, ReusedVectors, articles_for_size, read_gnad, variant
+from bot.bench.report import format_table, write_chart
+from bot.bench.run import BenchOptions, run_bench
+from bot.bench.stats import percentile
+from bot.bench.vectors import random_unit_vectors
 from bot.settings import Settings
 from index.documents import Article
 from tests.fakes import FakeEmbedder
@@ -88,7 +88,7 @@ def test_random_vectors_are_unit_length():
 
 def test_a_tiny_bench_reports_every_figure(gnad, tmp_path):
     options = BenchOptions(
-        gnad=gnad, work_dir=tmp_path / "work", sizes=(3, 12), vector_sizes=(400,), rounds=1
+        gnad=gnad, work_dir=tmp_path / "work", sizes=(3, 12), vector_sizes=(400,), rounds=1, cold_asks=0
     )
     result = run_bench(options, Settings(), FakeEmbedder())
 
@@ -108,13 +108,16 @@ def test_a_tiny_bench_reports_every_figure(gnad, tmp_path):
     (vectors,) = result["vector_sizes"]
     assert vectors["vectors"] == 400 and vectors["recall_at_10"] == 1.0
     assert set(vectors["search_ms"]) == {"p50", "p95"}
-    assert "chunks" in format_table(result)
+    full = result["full_build"]
+    assert (full["articles"], full["characters"]) == (4, sum(len(text) for text in TEXTS))
+    assert full["chunks"] >= 4 and full["chars_per_s"] > 0 and result["cold_ask"] is None
+    assert "chunks" in format_table(result) and "characters/s" in format_table(result)
     write_chart(result, tmp_path / "bench.png")
     assert (tmp_path / "bench.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_the_corpus_is_written_in_files_the_loader_accepts(tmp_path):
-    from bot.bench_corpus import write_corpus
+    from bot.bench.corpus import write_corpus
     from index.loading import load_corpus
 
     articles = [Article(f"a{i}", f"T{i}", f"Text {i}.") for i in range(5)]
@@ -131,7 +134,19 @@ def test_the_command_prints_one_json_document_and_writes_the_chart(gnad, tmp_pat
 
     monkeypatch.setattr(cli, "_service", lambda settings: AnswerService(settings, lambda _: FakeEmbedder()))
     chart = tmp_path / "chart.png"
-    argv = ["bench", "--gnad", str(gnad), "--sizes", "5", "--vector-sizes", "", "--rounds", "1"]
+    argv = [
+        "bench",
+        "--gnad",
+        str(gnad),
+        "--sizes",
+        "5",
+        "--vector-sizes",
+        "",
+        "--rounds",
+        "1",
+        "--cold-asks",
+        "0",
+    ]
     status = cli.main([*argv, "--work-dir", str(tmp_path / "work"), "--chart", str(chart), "--json"])
 
     out = capsys.readouterr().out
@@ -139,6 +154,25 @@ def test_the_command_prints_one_json_document_and_writes_the_chart(gnad, tmp_pat
     result = json.loads(out)
     assert [row["chunks"] >= 5 for row in result["sizes"]] == [True] and result["vector_sizes"] == []
     assert result["chart"] == str(chart) and chart.is_file()
+    assert result["full_build"]["articles"] == 4 and result["cold_ask"] is None
+
+
+@pytest.mark.integration
+def test_a_cold_ask_runs_in_a_new_process_and_measures_it(tmp_path):
+    from bot.bench.startup import cold_ask
+    from index.build import build_index
+    from index.embedding import create_embedder
+    from tests.conftest import SHIPPED_CORPUS
+
+    embedder = create_embedder()
+    build_index(SHIPPED_CORPUS, tmp_path / "index", model_id=embedder.model_id, get_embedder=lambda: embedder)
+
+    result = cold_ask(tmp_path / "index", Settings(), runs=1)
+
+    assert result["runs"] == 1 and 0 < result["seconds_min"] == result["seconds_median"] < 120
+    assert 50 < result["peak_rss_mib_max"] < 2000  # the child's own peak, not the test process's
+    with pytest.raises(RuntimeError, match="exit status 1"):
+        cold_ask(tmp_path / "missing", Settings(), runs=1)
 
 
 def test_bad_sizes_are_a_usage_error(capsys):

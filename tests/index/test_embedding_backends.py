@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -310,3 +311,22 @@ def test_the_onnx_backends_answer_without_importing_torch(embedders, cache_dir):
 
 def test_the_bundled_model_resolves_to_its_folder():
     assert (Path(resolve_model_path(DEFAULT_MODEL)) / "tokenizer.json").is_file()
+
+
+@pytest.mark.integration
+def test_a_variant_of_an_older_quantization_is_requantized_without_exporting_again(
+    embedders, tmp_path, counted
+):
+    export, quantize = counted
+    model_folder = embedders["onnx-int8"].onnx_path.parent.parent
+    shutil.copytree(model_folder, tmp_path / model_folder.name)
+    marker = tmp_path / model_folder.name / embedders["onnx-int8"].onnx_path.parent.name / "done.json"
+    marker.write_text(json.dumps({**json.loads(marker.read_text()), "recipe": "quantize-v2"}))
+
+    again = create_embedder(backend="onnx-int8", cache_dir=tmp_path)
+
+    assert (export.calls, quantize.calls) == (0, 1)
+    assert json.loads(marker.read_text())["recipe"] == f"quantize-v{onnx_export.QUANTIZE_VERSION}"
+    np.testing.assert_allclose(
+        again.embed_passages(PASSAGES), embedders["onnx-int8"].embed_passages(PASSAGES), atol=1e-5
+    )

@@ -17,6 +17,24 @@ def format_table(result: dict) -> str:
         f"chunks, repeated; {result['corpus']['vectors']}",
         "",
     ]
+    before = result["before"]
+    if result.get("full_build"):
+        b = result["full_build"]
+        lines.append(
+            f"full build: {b['articles']:,} articles, {b['characters']:,} characters, {b['chunks']:,} chunks "
+            f"in {b['seconds']:.1f} s = {b['chars_per_s']:,} characters/s (load average "
+            f"{b['load_average_before']} before, {b['load_average_after']} after); "
+            f"before issue 11: {before['build_chars_per_s']}"
+        )
+    if result.get("cold_ask"):
+        c = result["cold_ask"]
+        lines.append(
+            f"cold `pitwall ask`: {c['seconds_median']:.2f} s median ({c['seconds_min']:.2f} s best of "
+            f"{c['runs']}), peak RSS {c['peak_rss_mib_max']:.0f} MiB; before issue 11: "
+            f"{before['cold_ask_s']} s, {before['cold_ask_peak_rss_mib']} MB"
+        )
+    if result.get("full_build") or result.get("cold_ask"):
+        lines.append("")
     if result["sizes"]:
         lines.append(
             f"{'chunks':>8} {'type':>8} {'build s':>8} {'real-emb':>8} {'all-emb':>8} "

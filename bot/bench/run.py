@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.bench_corpus import ReusedVectors, articles_for_size, changed, read_gnad, write_corpus
-from bot.bench_stats import peak_memory_mib, percentile
-from bot.bench_vectors import bench_vectors
+from bot.bench.corpus import ReusedVectors, articles_for_size, changed, read_gnad, write_corpus
+from bot.bench.startup import BEFORE, cold_ask, full_build
+from bot.bench.stats import peak_memory_mib, percentile
+from bot.bench.vectors import bench_vectors
 from bot.service import AnswerService
 from bot.settings import Settings
 from index.build import EMBED_SLICE as EMBED_BATCH
@@ -66,6 +67,8 @@ class BenchOptions:
     sizes: tuple[int, ...] = DEFAULT_SIZES
     vector_sizes: tuple[int, ...] = DEFAULT_VECTOR_SIZES
     rounds: int = 2  # times each question is asked per size
+    build_articles: int | None = None  # articles of the full build with real embedding (None: all)
+    cold_asks: int = 3  # runs of a cold `pitwall ask` against that build (0: none)
 
 
 class _TimedEmbedder:
@@ -123,6 +126,15 @@ def run_bench(
     embedding = _throughput(embedder, texts, log)
     unit_texts = [article.text[start:end] for article in base for start, end in quote_units(article.text)]
     vectors = _base_vectors(embedder, model_id, texts + unit_texts, options.work_dir, log)
+    build_articles = base[: options.build_articles] if options.build_articles is not None else base
+    full = None
+    if build_articles:
+        log(f"full build of {len(build_articles)} articles, every text embedded for real")
+        full = full_build(build_articles, settings, embedder, options.work_dir / "full-build")
+    cold = None
+    if full and options.cold_asks:
+        log(f"{options.cold_asks} cold asks in new processes")
+        cold = cold_ask(options.work_dir / "full-build", settings, options.cold_asks)
     sizes = []
     for size in options.sizes:
         articles = articles_for_size(base, [len(chunks) for chunks in base_chunks], size)
@@ -146,6 +158,9 @@ def run_bench(
             "vectors": "the base chunks embedded once (cached); copies reuse them plus a small random nudge",
         },
         "embedding": embedding,
+        "full_build": full,
+        "cold_ask": cold,
+        "before": BEFORE,
         "memory": "peak resident set size of the bench process so far (getrusage ru_maxrss); it only grows",
         "sizes": sizes,
         "vector_sizes": vector_sizes,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.bench_stats import peak_memory_mib, percentile
+from bot.bench.stats import peak_memory_mib, percentile
 from index.dense import DenseIndex
 
 QUERIES = 200
