@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -89,22 +89,35 @@ def question_words(text: str) -> list[str]:
     return list(dict.fromkeys(words))
 
 
-def text_stems(text: str) -> set[str]:
-    """Every stem of every word of `text`, under each supported language."""
-    return _all_stems(_WORD.findall(text.lower()))
+@dataclass(frozen=True)
+class TextStems:
+    """A text's stems (each word under every supported language) and the parts a compound word starts or
+    ends with: "landgericht" ends with "gericht", so a question's "Gericht" is found in it."""
+
+    stems: frozenset[str]
+    parts: frozenset[str]
 
 
-def concept_in(concept: Concept, stems: set[str]) -> str | None:
-    """The stem of `concept` found among a text's `stems` (from `text_stems`), or None. A long stem also
-    matches a compound that ends or starts with it: "gericht" in "landgericht", "gerichtsverfahren"."""
+def text_stems(text: str) -> TextStems:
+    stems = _all_stems(_WORD.findall(text.lower()))
+    parts = {
+        part
+        for stem in stems
+        for length in range(COMPOUND_PART_CHARS, len(stem) - 2)
+        for part in (stem[:length], stem[-length:])
+    }
+    return TextStems(frozenset(stems), frozenset(parts))
+
+
+def concept_in(concept: Concept, text: TextStems) -> str | None:
+    """The stem of `concept` found in a text (from `text_stems`), or None. A long stem also matches a
+    compound that ends or starts with it: "gericht" in "landgericht", "gerichtsverfahren"."""
     for stem in concept.stems:
-        if stem in stems:
+        if stem in text.stems:
             return stem
     for stem in concept.stems:
-        if len(stem) >= COMPOUND_PART_CHARS and not stem.isdigit():
-            for other in stems:
-                if len(other) > len(stem) + 2 and (other.endswith(stem) or other.startswith(stem)):
-                    return stem
+        if len(stem) >= COMPOUND_PART_CHARS and not stem.isdigit() and stem in text.parts:
+            return stem
     return None
 
 
@@ -228,4 +241,13 @@ class LexicalIndex:
 
 
 def _all_stems(words: Sequence[str]) -> set[str]:
-    return {stem for language in _LANGUAGES for stem in _stemmer(language).stemWords(list(words))}
+    stems: set[str] = set()
+    for word in words:
+        stems.update(_word_stems(word))
+    return stems
+
+
+@lru_cache(maxsize=200_000)
+def _word_stems(word: str) -> tuple[str, ...]:
+    """A word's stems under every supported language (kept: a question's passages repeat their words)."""
+    return tuple({_stemmer(language).stemWord(word) for language in _LANGUAGES})

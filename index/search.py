@@ -48,7 +48,7 @@ class Searcher:
         self.embedder = embedder
         self.lexical_weight = lexical_weight
         self.translate = translate
-        self._sample: tuple[np.ndarray, np.ndarray] | None = None
+        self._sample: tuple[np.ndarray, np.ndarray, dict[str, int]] | None = None
 
     @property
     def manifest(self) -> Manifest:
@@ -118,12 +118,13 @@ class Searcher:
         question's language; evidence is measured above it."""
         if self._sample is None:
             vectors, article_ids = self.store.similarity_sample()
-            self._sample = (vectors, np.asarray(article_ids, dtype=object))
-        vectors, articles = self._sample
+            names, codes = np.unique(np.asarray(article_ids, dtype=object), return_inverse=True)
+            self._sample = (vectors, codes, {name: code for code, name in enumerate(names)})
+        vectors, articles, code_of = self._sample
         cosines = vectors @ query_vector
         typical = []
         for hit in hits:
-            others = cosines[articles != hit.article.id]
+            others = cosines[articles != code_of.get(hit.article.id, -1)]
             typical.append(float(np.median(others)) if len(others) else 0.0)
         return typical
 
