@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.exit_codes import ExitCode
-from bot.settings import Settings
+from bot.settings import SEARCH_RESULTS, Settings
 from bot.terminal import PrintableFormatter, printable
 from index.errors import UserError
 
@@ -105,7 +105,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = command("search", _search, "ranked passages for a query")
     p.add_argument("query")
-    p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
+    p.add_argument(
+        "-k", type=int, default=SEARCH_RESULTS, help=f"number of passages (default {SEARCH_RESULTS})"
+    )
     p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
     _add_filters(p)
     p.add_argument("--json", action="store_true")

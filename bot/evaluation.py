@@ -172,7 +172,7 @@ def abstention_shares(evidence: Sequence[float], in_index: Sequence[bool], thres
 
 def balanced_threshold(evidence: Sequence[float], in_index: Sequence[bool]) -> float:
     """The threshold (rounded to 0.01) that maximizes the mean of the two shares on this data."""
-    candidates = [t / 100 for t in range(-50, 101)]
+    candidates = [t / 100 for t in range(-50, 101)]  # -0.50 to 1.00 in steps of 0.01: where evidence lies
 
     def balance(threshold: float) -> float:
         shares = abstention_shares(evidence, in_index, threshold)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.answers import Answer, compose_answer
-from bot.settings import Settings
+from bot.settings import SEARCH_RESULTS, Settings
 from index.documents import Article
 from index.embedding import Embedder, create_embedder
 from index.errors import UserError
@@ -234,7 +234,7 @@ class AnswerService:
         self,
         query: str,
         *,
-        k: int = 5,
+        k: int = SEARCH_RESULTS,
         since: dt.date | None = None,
         until: dt.date | None = None,
         mode: Mode = "hybrid",

@@ -12,6 +12,7 @@ from index.chunking import OVERLAP_SENTENCES
 from index.embedding import DEFAULT_MODEL, model_id_for
 from index.fusion import LEXICAL_WEIGHT
 
+SEARCH_RESULTS = 5  # passages `pitwall search` shows unless asked for another number: a screenful
 MIN_EVIDENCE = 0.28  # calibrated on XQuAD: `pitwall eval --squad xquad.de.json --abstention`
 
 

@@ -16,17 +16,20 @@ from index.documents import Article, Chunk, LoadError
 from index.embedding import Embedder, SpanEmbedder
 from index.errors import UserError
 from index.lexical import LexicalIndex, tokenize
-from index.loading import LoadResult, load_corpus
+from index.loading import KnownFile, LoadResult, known_files, load_corpus
 from index.sentences import quote_units
 from index.store import (
     FORMAT_VERSION,
     IndexDamaged,
     IndexData,
+    IndexStoreError,
     Manifest,
     build_lock,
     load_index,
     publish,
+    read_articles,
     read_manifest,
+    record_sources,
     verify_index,
 )
 
@@ -102,10 +105,13 @@ def build_index(
     be chunked and embedded, so a run with nothing changed does not load the model.
     """
     started = time.perf_counter()
-    articles, loaded = _read_corpus(corpus_dir)
     with build_lock(index_dir):
-        changes = _compare(articles, read_manifest(index_dir), model_id, overlap_sentences, target_tokens)
+        previous = read_manifest(index_dir)
+        articles, loaded = _read_corpus(corpus_dir, _known_files(index_dir, previous))
+        changes = _compare(articles, previous, model_id, overlap_sentences, target_tokens)
         if changes.nothing_changed and _sound(index_dir):
+            if previous is not None and previous.sources != loaded.sources:
+                record_sources(index_dir, loaded.sources)  # the next run parses only what changes
             return changes.report(changes.previous_chunks, 0, loaded, time.perf_counter() - started)
 
         old = _reusable_index(index_dir, model_id) if changes.reusable else None
@@ -115,7 +121,7 @@ def build_index(
         to_embed = [article for article in articles if article.id not in kept]
         fresh = _chunk_and_embed(to_embed, embedder, chunking, progress)
 
-        data = _assemble(articles, {**kept, **fresh}, changes.hashes, model_id, chunking)
+        data = _assemble(articles, {**kept, **fresh}, changes.hashes, model_id, chunking, loaded.sources)
         publish(index_dir, data)
         embedded = sum(len(item.chunks) for item in fresh.values())
         return changes.report(data.manifest.chunks, embedded, loaded, time.perf_counter() - started)
@@ -139,10 +145,22 @@ def _reusable_index(index_dir: Path, model_id: str) -> IndexData | None:
         return None
 
 
-def _read_corpus(corpus_dir: Path) -> tuple[list[Article], LoadResult]:
+def _known_files(index_dir: Path, previous: Manifest | None) -> dict[str, KnownFile]:
+    """What the published index read from each corpus file: unchanged files are not parsed again."""
+    if previous is None or not previous.sources:
+        return {}
+    try:
+        return known_files(previous.sources, read_articles(index_dir))
+    except IndexStoreError:
+        return {}
+
+
+def _read_corpus(
+    corpus_dir: Path, known: dict[str, KnownFile] | None = None
+) -> tuple[list[Article], LoadResult]:
     """The corpus's articles in id order, and what was read (with the rejected files and the warnings);
     nothing at all is an error."""
-    loaded = load_corpus(corpus_dir)
+    loaded = load_corpus(corpus_dir, known=known)
     if not loaded.articles:
         reason = "every file was rejected" if loaded.errors else "it holds no article files"
         raise NothingToIndex(f"nothing to index in {corpus_dir}: {reason}", loaded.errors)
@@ -211,6 +229,7 @@ def _assemble(
     hashes: dict[str, str],
     model_id: str,
     chunking: ChunkingParams,
+    sources: dict[str, str] | None = None,
 ) -> IndexData:
     """One generation of the index from every article's chunks, quote units and vectors, in article order."""
     rows: list[tuple[int, int, int, int]] = []
@@ -235,6 +254,7 @@ def _assemble(
         dimension=int(vectors.shape[1]),
         max_tokens=chunking.max_tokens,
         chunking=chunking.to_json(),
+        sources=dict(sources or {}),
         article_hashes=hashes,
         articles=len(articles),
         chunks=len(rows),

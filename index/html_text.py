@@ -128,9 +128,13 @@ class _Container:
     """The text of one candidate container, gathered while it is open."""
 
     depth: int  # its place on the element stack (-1: the whole page)
-    pieces: list[str] = field(default_factory=list)  # every text, for a container without blocks
+    pieces: list[str] = field(default_factory=list)  # every text, in order
     paragraphs: list[str] = field(default_factory=list)
-    blocks: list[tuple[int, list[str], bool]] = field(default_factory=list)  # (depth, text, has inner block)
+    # The open blocks, as three lists of plain values (a deep page makes millions; the garbage collector
+    # would walk objects): stack depth, where its text starts in `pieces`, and whether a block opened inside.
+    block_depths: list[int] = field(default_factory=list)
+    block_starts: list[int] = field(default_factory=list)
+    block_has_inner: list[bool] = field(default_factory=list)
     has_blocks: bool = False  # then its text is its blocks' text, even when that is empty
     open: bool = True
 
@@ -146,12 +150,14 @@ class _PageParser:
         self._open: list[_Container] = list(self._containers.values())  # containers not closed yet
         self._live: list[_Container] = self._open  # ... and with no furniture open inside them
         self._meta: dict[str, str] = {}
-        self._language = ""
+        self._language: str | None = None  # the first <html>'s lang ("" when it has none)
         self._published = ""
         self._first_text: dict[str, list[str]] = {}  # the text of the first <h1> and the first <title>
         self._gathering: dict[str, int] = {}  # their stack depths while they are open
 
     def start(self, tag: str, values: dict[str, str]) -> None:
+        if tag == "html" and self._language is None:
+            self._language = _clean(values.get("lang", ""))
         if values:
             self._head_values(tag, values)
         if tag == "br":
@@ -171,10 +177,11 @@ class _PageParser:
             self._refresh()
         if tag in _BLOCKS:
             for container in self._live:
-                if container.blocks:
-                    outer_depth, text, _ = container.blocks[-1]
-                    container.blocks[-1] = (outer_depth, text, True)
-                container.blocks.append((depth, [], False))
+                if container.block_has_inner:
+                    container.block_has_inner[-1] = True
+                container.block_depths.append(depth)
+                container.block_starts.append(len(container.pieces))
+                container.block_has_inner.append(False)
                 container.has_blocks = True
 
     def end(self, tag: str) -> None:
@@ -191,8 +198,6 @@ class _PageParser:
                 self._first_text[tag].append(data)
         for container in self._live:
             container.pieces.append(data)
-            if container.blocks:
-                container.blocks[-1][1].append(data)
 
     # --- state ------------------------------------------------------------------------------------
 
@@ -209,11 +214,13 @@ class _PageParser:
         if self._gathering.get(tag) == depth:
             del self._gathering[tag]
         for container in self._open:
-            if container.blocks and container.blocks[-1][0] == depth:
-                _, text, has_inner_block = container.blocks.pop()
-                paragraph = _clean("".join(text))
-                if not has_inner_block and paragraph:
-                    container.paragraphs.append(paragraph)
+            if container.block_depths and container.block_depths[-1] == depth:
+                container.block_depths.pop()
+                start = container.block_starts.pop()
+                if not container.block_has_inner.pop():  # the innermost blocks hold the text
+                    paragraph = _clean("".join(container.pieces[start:]))
+                    if paragraph:
+                        container.paragraphs.append(paragraph)
             if container.depth == depth:
                 container.open = False
                 self._refresh()
@@ -225,7 +232,7 @@ class _PageParser:
         self._live = [c for c in self._open if deepest_furniture < c.depth]
 
     def _head_values(self, tag: str, values: dict[str, str]) -> None:
-        """Meta tags by property or name ("og:title", "author"), the canonical link, <html lang>, and the
+        """Meta tags by property or name ("og:title", "author"), the canonical link, and the
         first <time datetime> that is a full date ("2024-05" or "PT2H" are valid HTML, not dates)."""
         if tag == "meta":
             key, value = (
@@ -234,8 +241,6 @@ class _PageParser:
             )
         elif tag == "link" and "canonical" in values.get("rel", "").split():
             key, value = "canonical", values.get("href", "")
-        elif tag == "html" and not self._language:
-            key, value, self._language = "", "", _clean(values.get("lang", ""))
         elif tag == "time" and not self._published and _FULL_DATE.match(_clean(values.get("datetime", ""))):
             key, value, self._published = "", "", _clean(values["datetime"])
         else:
@@ -265,7 +270,7 @@ class _PageParser:
             published=meta.get("article:published_time") or self._published,
             source=meta.get("og:site_name", ""),
             author=meta.get("author", ""),
-            language=self._language,
+            language=self._language or "",
         )
 
 

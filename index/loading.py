@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import hashlib
 import json
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 from urllib.parse import urlsplit
@@ -40,6 +41,8 @@ _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _SENTENCE_END = re.compile(r"[^\W\d_]{2}[.!?…](?=\s|\Z)")
 _LANGUAGE = re.compile(r"([A-Za-z]{2})(?:[-_][A-Za-z0-9]{1,8})*")
 _WEB_SCHEMES = ("http", "https")
+# Part of every file digest: bump it when parsing changes what a file gives, and every file is parsed again.
+LOADER_VERSION = 1
 _MAX_TITLE_LINE = 150  # a longer first line of a .txt file is a paragraph, not a headline
 _DERIVED_TITLE = 80
 
@@ -59,6 +62,26 @@ class LoadResult:
     articles: tuple[Article, ...]
     errors: tuple[LoadError, ...]
     warnings: tuple[LoadError, ...] = ()
+    # relative path -> digest of each file every entry of which became an article as written: a build
+    # records them, and the next one reuses those articles while the bytes are unchanged (KnownFile)
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class KnownFile:
+    """What the last build read from one file: the digest of its bytes and the articles they gave."""
+
+    digest: str
+    articles: tuple[Article, ...]
+
+
+def known_files(sources: Mapping[str, str], articles: Iterable[Article]) -> dict[str, KnownFile]:
+    """KnownFile of each source of an index, from its recorded digests and its articles."""
+    by_file: dict[str, list[Article]] = {}
+    for article in articles:
+        source = article.path if article.path in sources else article.path.rpartition(":")[0]
+        by_file.setdefault(source, []).append(article)
+    return {path: KnownFile(digest, tuple(by_file.get(path, ()))) for path, digest in sources.items()}
 
 
 class _Rejected(Exception):
@@ -69,31 +92,45 @@ class _Rejected(Exception):
         self.line = line
 
 
-def load_corpus(root: Path, *, max_file_bytes: int = 10_000_000) -> LoadResult:
-    """Load every supported file under `root` (recursively; hidden names and other extensions are skipped)."""
+def load_corpus(
+    root: Path, *, max_file_bytes: int = 10_000_000, known: Mapping[str, KnownFile] | None = None
+) -> LoadResult:
+    """Load every supported file under `root` (recursively; hidden names and other extensions are skipped).
+
+    `known`: what the last build read from each file (LoadResult.sources and the articles it indexed); a
+    file whose bytes are unchanged gives those articles again without being parsed."""
+    known = known or {}
     articles: list[Article] = []
     errors: list[LoadError] = []
     warnings: list[LoadError] = []
+    sources: dict[str, str] = {}
     first_path_of_id: dict[str, str] = {}
     files, listing_errors = _list_files(Path(root))
     errors.extend(listing_errors)
     for relpath, path in files:
-        for line, loaded in _load_file(relpath, path, max_file_bytes):
+        entries, digest = _load_file(relpath, path, max_file_bytes, known.get(relpath))
+        clean = bool(digest)  # every entry of the file indexed as it was written
+        for line, loaded in entries:
             if isinstance(loaded, LoadError):
                 errors.append(loaded)
+                clean = False
                 continue
             first = first_path_of_id.setdefault(loaded.id, loaded.path)
             if first != loaded.path:  # the first one seen keeps the id; this one is reported
                 message = f"duplicate id {loaded.id!r}: {first} already has it; give this article its own id"
                 errors.append(LoadError(relpath, message, line))
+                clean = False
                 continue
             if loaded.url and not _is_web_url(loaded.url):
                 warning = f"url {loaded.url!r} dropped: only http and https links are kept"
                 warnings.append(LoadError(relpath, warning, line))
                 loaded = replace(loaded, url="")
+                clean = False
             articles.append(loaded)
+        if clean:
+            sources[relpath] = digest
     errors.sort(key=lambda error: (error.path, error.line or 0))
-    return LoadResult(articles=tuple(articles), errors=tuple(errors), warnings=tuple(warnings))
+    return LoadResult(tuple(articles), tuple(errors), tuple(warnings), sources)
 
 
 def _is_web_url(url: str) -> bool:
@@ -183,10 +220,27 @@ def _file_kind(mode: int) -> str:
     return next((name for test, name in kinds if test(mode)), "a special file")
 
 
-def _load_file(relpath: str, path: Path, max_file_bytes: int) -> Iterator[tuple[int | None, _Loaded]]:
-    """(line, Article or LoadError) for each article the file holds: one, or one per JSONL line."""
+def _load_file(
+    relpath: str, path: Path, max_file_bytes: int, known: KnownFile | None
+) -> tuple[list[tuple[int | None, _Loaded]], str]:
+    """(line, Article or LoadError) for each article the file holds (one, or one per JSONL line), and
+    the digest of its bytes ("" when it cannot be read). Unchanged bytes give the known articles."""
     try:
         data = _read(path, max_file_bytes)
+    except _Rejected as rejected:
+        return [(rejected.line, LoadError(relpath, str(rejected), rejected.line))], ""
+    digest = f"{LOADER_VERSION}:{hashlib.sha256(data).hexdigest()}"
+    if known is not None and known.digest == digest and known.articles:
+        return [(_line_of(article, relpath), article) for article in known.articles], digest
+    return list(_parse_file(relpath, data)), digest
+
+
+def _line_of(article: Article, relpath: str) -> int | None:
+    return int(article.path.rpartition(":")[2]) if article.path != relpath else None
+
+
+def _parse_file(relpath: str, data: bytes) -> Iterator[tuple[int | None, _Loaded]]:
+    try:
         if _extension(relpath) == _JSONL:
             yield from _jsonl_articles(data, relpath)
             return

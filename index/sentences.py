@@ -55,6 +55,9 @@ _DOTTED = re.compile(r"(?:[^\W\d_]{1,2}\.)+[^\W\d_]{1,2}")
 _ORDINAL = re.compile(r"\d{1,3}")
 _WORD = re.compile(r"\w+")
 _HEADING_MAX_CHARS = 100
+# A line at least this long and this close to the widest of its block is hard-wrapped prose, not a heading.
+_PROSE_LINE_CHARS = 60
+_PROSE_LINE_SHARE = 0.75
 _CONTINUES = ",;-–—(„‚/&+"
 
 
@@ -139,7 +142,7 @@ def _ends_with_heading(line: str, next_char: str, widest: int) -> bool:
     if not _looks_like_heading(line):
         return False
     # a line of hard-wrapped prose is about as wide as the widest line of its block
-    if len(line) >= 60 and len(line) >= 0.75 * widest:
+    if len(line) >= _PROSE_LINE_CHARS and len(line) >= _PROSE_LINE_SHARE * widest:
         return False
     return next_char.isupper() or next_char.isdigit() or next_char in _OPENERS
 

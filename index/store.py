@@ -85,6 +85,7 @@ class Manifest:
     built_at: str
     dense_index: str = "flat"  # the FAISS index type (index/dense.py KINDS)
     files: dict[str, dict] = field(default_factory=dict)  # name -> {"bytes", "sha256"}, filled by publish
+    sources: dict[str, str] = field(default_factory=dict)  # corpus file -> digest (loading.LoadResult)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -92,9 +93,12 @@ class Manifest:
     @classmethod
     def from_json(cls, data: dict) -> Manifest:
         """The manifest from its JSON; KeyError, TypeError or ValueError when a field is missing or wrong."""
-        manifest = cls(**{name: data[name] for name in cls.__dataclass_fields__})
+        optional = {"sources": {}}
+        manifest = cls(
+            **{name: data[name] if name in data else optional[name] for name in cls.__dataclass_fields__}
+        )
         types = {"format_version": int, "model_id": str, "dimension": int, "chunks": int, "articles": int}
-        types |= {"article_hashes": dict, "files": dict, "chunking": dict, "max_tokens": int}
+        types |= {"article_hashes": dict, "files": dict, "chunking": dict, "max_tokens": int, "sources": dict}
         for name, kind in types.items():
             if not isinstance(getattr(manifest, name), kind):
                 raise TypeError(f"'{name}' is not {kind.__name__}")
@@ -200,6 +204,32 @@ def load_index(index_dir: Path, *, model_id: str, mmap: bool | None = None, veri
                 raise
             # builds were published while we read, and the generation we chose is gone: read the new one
     raise IndexStoreError(f"the index in {index_dir} keeps changing while it is read; try again")
+
+
+def read_articles(index_dir: Path) -> tuple[Article, ...]:
+    """The live generation's articles alone (its size and checksum checked); IndexStoreError when there
+    is no sound index."""
+    generation = current_generation(index_dir)
+    if generation is None:
+        raise IndexNotFound(f"no index in {index_dir}")
+    manifest = _verified_manifest(generation, verify=False)
+    try:
+        verify_files(generation, {"articles.jsonl": manifest.files["articles.jsonl"]})
+    except FileDamaged as damage:
+        raise _damaged(generation, damage) from None
+    return _read(generation, "articles.jsonl", _read_articles)
+
+
+def record_sources(index_dir: Path, sources: dict[str, str]) -> None:
+    """Replace the live manifest's record of the corpus files (atomically: a reader sees the old or the
+    new manifest, and the index files they describe are the same)."""
+    generation = current_generation(index_dir)
+    if generation is None:
+        return
+    manifest = replace(_read_manifest_file(generation), sources=dict(sources))
+    staged = generation / ".manifest.json.tmp"
+    write_file(staged, lambda out: out.write(_manifest_bytes(manifest)))
+    os.replace(staged, generation / "manifest.json")
 
 
 def verify_index(index_dir: Path) -> None:

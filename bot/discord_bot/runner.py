@@ -100,11 +100,17 @@ async def serve(bot: Bot, token: str, *, handle_signals: bool = False) -> int:
 
 
 def _stop_on_signals(bot: Bot) -> None:
+    """SIGTERM and SIGINT start a graceful stop (a second signal changes nothing: the stop is running)."""
     loop = asyncio.get_running_loop()
+    stopping: set[asyncio.Task[None]] = set()  # a reference keeps the task from being garbage-collected
+
+    def stop(name: str) -> None:
+        task = loop.create_task(bot.stop_gracefully(f"{name} received"))
+        stopping.add(task)
+        task.add_done_callback(stopping.discard)
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(
-            sig, lambda name=sig.name: loop.create_task(bot.stop_gracefully(f"{name} received"))
-        )
+        loop.add_signal_handler(sig, stop, sig.name)
 
 
 class RedactToken(logging.Filter):
