@@ -301,8 +301,12 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.service import QuestionError
+
     service = _service(settings)
     print("Ask about the archive; an empty line or Ctrl-D ends.", file=sys.stderr)
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="surrogateescape")  # a line that is not UTF-8 is reported, not fatal
     previous = ""
     while True:
         try:
@@ -311,7 +315,12 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_OK
         if not question:
             return EXIT_OK
-        print(printable(format_answer(service.ask(question, context=previous)), lines=True) + "\n")
+        try:
+            answer = service.ask(question, context=previous)
+        except QuestionError as error:  # this question only: ask the next one
+            print(f"pitwall: {printable(str(error))}", file=sys.stderr)
+            continue
+        print(printable(format_answer(answer), lines=True) + "\n")
         previous = question
 
 

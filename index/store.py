@@ -222,14 +222,18 @@ def read_articles(index_dir: Path) -> tuple[Article, ...]:
 
 def record_sources(index_dir: Path, sources: dict[str, str]) -> None:
     """Replace the live manifest's record of the corpus files (atomically: a reader sees the old or the
-    new manifest, and the index files they describe are the same)."""
+    new manifest, and the index files they describe are the same). Only a saving for the next run: when
+    it cannot be written (a full disk), the manifest stays as it was."""
     generation = current_generation(index_dir)
     if generation is None:
         return
     manifest = replace(_read_manifest_file(generation), sources=dict(sources))
     staged = generation / ".manifest.json.tmp"
-    write_file(staged, lambda out: out.write(_manifest_bytes(manifest)))
-    os.replace(staged, generation / "manifest.json")
+    try:
+        write_file(staged, lambda out: out.write(_manifest_bytes(manifest)))
+        os.replace(staged, generation / "manifest.json")
+    except OSError:
+        staged.unlink(missing_ok=True)
 
 
 def verify_index(index_dir: Path) -> None:

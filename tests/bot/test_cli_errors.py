@@ -66,6 +66,16 @@ def test_every_stdin_line_gets_one_json_document(capsys, monkeypatch):
     assert "not UTF-8" in documents[1]["error"] and "0xFF" in err
 
 
+def test_chat_reports_a_line_that_is_not_utf8_and_goes_on(capsys, monkeypatch):
+    run(capsys, "index")
+    stdin = io.TextIOWrapper(io.BytesIO(b"\xff\xfe?\nWho is Penske?\n\n"), "utf-8")
+    monkeypatch.setattr("sys.stdin", stdin)
+    status, out, err = run(capsys, "chat")
+    assert status == ExitCode.OK
+    assert "not UTF-8 text (byte 0xFF at character 1)" in err
+    assert "Porsche" in out  # the next question was answered (its closest article)
+
+
 def test_search_without_an_index_prints_an_error_document(capsys):
     status, out, err = run(capsys, "search", "Penske", "--json")
     assert status == ExitCode.ERROR

@@ -125,6 +125,28 @@ def test_arrays_that_do_not_fit_the_manifest_are_damage_even_with_matching_check
         (generation / "manifest.json").write_bytes(original[1])
 
 
+def test_swapped_article_lines_are_damage(index_dir):
+    path = current_generation(index_dir) / "articles.jsonl"
+    first, second, *rest = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join([second, first, *rest]))  # same size, same ids
+    with pytest.raises(IndexDamaged, match=r"articles.jsonl is damaged \(.*checksum mismatch\)"):
+        load_index(index_dir, model_id=MODEL)
+
+
+def test_an_unknown_field_in_articles_jsonl_is_damage_even_with_a_matching_checksum(index_dir):
+    generation = current_generation(index_dir)
+    path = generation / "articles.jsonl"
+    first, *rest = path.read_text().splitlines(keepends=True)
+    path.write_text(json.dumps({**json.loads(first), "extra": 1}) + "\n" + "".join(rest))
+    manifest = generation / "manifest.json"
+    document = json.loads(manifest.read_text())
+    document.pop("checksum")
+    document["files"]["articles.jsonl"] = store.file_record(path)
+    manifest.write_text(json.dumps({**document, "checksum": json_checksum(document)}))
+    with pytest.raises(IndexDamaged, match=r"articles.jsonl is damaged \(TypeError: .*'extra'"):
+        load_index(index_dir, model_id=MODEL)
+
+
 @pytest.mark.parametrize("target", ["current", "/etc", "../outside", "gen-does-not-exist"])
 def test_a_current_link_that_points_nowhere_sensible_is_damage(index_dir, target):
     (index_dir / "current").unlink()

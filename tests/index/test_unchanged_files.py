@@ -97,3 +97,23 @@ def test_a_damaged_index_is_not_trusted_for_unchanged_files(corpus, tmp_path, pa
     assert len(parsed) == 4 and report.embedded_chunks == report.chunks
     texts = {a.id: a.text for a in load_index(tmp_path / "index", model_id=MODEL).articles}
     assert texts["alpine"] == "Alpine plant keinen Einstieg in die IMSA."
+
+
+def test_a_full_disk_while_recording_the_sources_changes_nothing(corpus, tmp_path, monkeypatch):
+    from index import store
+
+    build(corpus, tmp_path / "index")
+    manifest = current_generation(tmp_path / "index") / "manifest.json"
+    document = json.loads(manifest.read_text())
+    store.record_sources(tmp_path / "index", {})  # an older manifest: nothing recorded yet
+    before = manifest.read_bytes()
+
+    def full_disk(path, fill):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "write_file", full_disk)
+    report = build(corpus, tmp_path / "index")
+    assert report.errors[0].path == "broken.md" and report.articles == 5
+    assert manifest.read_bytes() == before
+    assert sorted(p.name for p in manifest.parent.iterdir() if p.name.startswith(".")) == []
+    assert document["sources"]
