@@ -3,9 +3,20 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup demo test lint
+DICTIONARY := /usr/share/dictd/freedict-eng-deu.index
 
-setup: $(VENV)/.installed
+.PHONY: setup demo test lint dictionaries
+
+setup: $(VENV)/.installed dictionaries
+
+# The English-German dictionary for English questions over German articles (read at run time, never copied).
+# Installed where apt-get can (as root); without it Pitwall still runs and says so once.
+dictionaries:
+	@if [ -f $(DICTIONARY) ]; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && apt-get install -y -qq dict-freedict-eng-deu >/dev/null) \
+		|| echo "make: could not install dict-freedict-eng-deu; English questions will match names only"; \
+	else echo "make: no apt-get as root: install dict-freedict-eng-deu for English questions"; fi
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)

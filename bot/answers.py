@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
-from bot.quotes import is_verbatim, select_quotes, text_fragment_link
+from bot.quotes import Question, is_verbatim, select_quotes, text_fragment_link
 from bot.settings import MIN_EVIDENCE
-from index.fusion import LEXICAL_WEIGHT
 from index.language import detect_language
-from index.lexical import matched_fraction
 from index.search import Hit, Searcher
 
 
@@ -53,6 +50,10 @@ class Answer:
 
 # --- composing an answer ---
 
+# The share of the question's words a passage contains weighs this much in its evidence (beside its cosine),
+# scaled by the question's coverage; with MIN_EVIDENCE chosen by `pitwall eval --abstention` on XQuAD
+# German and English together.
+EVIDENCE_WORD_SHARE = 0.5
 PASSAGES_TO_READ = 5  # best passages whose sentences compete to be quoted
 MAX_QUOTES = 3
 CLOSEST_ARTICLES = 3
@@ -71,26 +72,27 @@ LEADS = {
 }
 
 
-def evidence_strength(question: str, hit: Hit, *, coverage: float, typical_dense: float) -> float:
+def evidence_strength(
+    question: Question, hit: Hit, idf: Callable[[str], float], *, coverage: float, typical_dense: float
+) -> float:
     """How well a passage answers a question, on an absolute scale that holds across languages: how far its
-    cosine rises above the question's typical cosine to any passage, mixed with the share of the question's
-    words it contains. Word matches count as much as the lexical index can see the question (`coverage`,
-    with the same weight as in hybrid search): an English question about German articles shares few words
-    with them even when they answer it, so its evidence rests on the cosine."""
-    lexical_share = LEXICAL_WEIGHT * min(max(coverage, 0.0), 1.0)
-    return (1.0 - lexical_share) * (hit.dense - typical_dense) + lexical_share * matched_fraction(
-        question, hit.chunk.text
-    )
+    cosine rises above the question's typical cosine to any passage, mixed with the IDF-weighted share of the
+    question's concepts it contains (an English question's words count by their German translations). Word
+    matches count as much as the lexical index can see the question (`coverage`)."""
+    lexical_share = EVIDENCE_WORD_SHARE * min(max(coverage, 0.0), 1.0)
+    matched = question.term_credits(hit.chunk.text, idf).sum() / (sum(question.weights) or 1.0)
+    return (1.0 - lexical_share) * (hit.dense - typical_dense) + lexical_share * float(matched)
 
 
-def best_evidence(searcher: Searcher, query: str, hits: list[Hit], query_vector: np.ndarray) -> float:
+def best_evidence(searcher: Searcher, question: Question, hits: list[Hit]) -> float:
     """The strongest evidence among `hits` (0 without hits); compare it with the `min_evidence` setting."""
     if not hits:
         return 0.0
-    coverage = searcher.coverage(query)
-    typical = searcher.typical_similarities(query_vector, hits)
+    coverage = searcher.coverage(question.concepts)
+    typical = searcher.typical_similarities(question.vector, hits)
+    idf = searcher.idf
     return max(
-        evidence_strength(query, hit, coverage=coverage, typical_dense=level)
+        evidence_strength(question, hit, idf, coverage=coverage, typical_dense=level)
         for hit, level in zip(hits, typical, strict=True)
     )
 
@@ -109,15 +111,21 @@ def compose_answer(
     question = question.strip()
     language = detect_language(question)
     answered, abstained, nothing = LEADS[language if language in LEADS else "en"]
-    query = f"{context.strip()}\n{question}" if context.strip() else question
-    query_vector = searcher.embedder.embed_queries([query])[0]
-    hits = searcher.search(query, PASSAGES_TO_READ, since=since, until=until, query_vector=query_vector)
+    asked = read_question(searcher, question, context)
+    hits = searcher.search(
+        asked.text,
+        PASSAGES_TO_READ,
+        since=since,
+        until=until,
+        query_vector=asked.vector,
+        concepts=list(asked.concepts),
+    )
     if not hits:
         return Answer(question, language, True, nothing)
-    if best_evidence(searcher, query, hits, query_vector) < min_evidence:
+    if best_evidence(searcher, asked, hits) < min_evidence:
         return Answer(question, language, True, abstained, closest=_closest(hits))
     quotes = [
-        q for q in select_quotes(query, query_vector, hits, searcher.units_of, MAX_QUOTES) if is_verbatim(q)
+        q for q in select_quotes(asked, hits, searcher.units_of, searcher.idf, MAX_QUOTES) if is_verbatim(q)
     ]
     if not quotes:
         return Answer(question, language, True, abstained, closest=_closest(hits))
@@ -136,6 +144,13 @@ def compose_answer(
         for n, q in enumerate(quotes, start=1)
     )
     return Answer(question, language, False, answered, citations)
+
+
+def read_question(searcher: Searcher, question: str, context: str = "") -> Question:
+    """The question (after `context`, an earlier question of the conversation) as vector and concepts."""
+    text = f"{context.strip()}\n{question}" if context.strip() else question
+    vector = searcher.embedder.embed_queries([text])[0]
+    return Question.of(text, vector, searcher.concepts(text), searcher.idf, asks=question)
 
 
 def _closest(hits: list[Hit]) -> tuple[ArticleRef, ...]:

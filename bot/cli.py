@@ -117,14 +117,30 @@ def _parser() -> argparse.ArgumentParser:
     p = command(
         "eval", _eval, "retrieval quality (R@k, nDCG@10, MRR@10) of bm25, dense and hybrid on SQuAD data"
     )
-    p.add_argument(
-        "--squad", type=Path, required=True, metavar="DOCS.json", help="paragraphs (and questions)"
+    data = p.add_mutually_exclusive_group(required=True)
+    data.add_argument("--squad", type=Path, metavar="DOCS.json", help="paragraphs (and questions)")
+    data.add_argument(
+        "--news",
+        type=Path,
+        metavar="ARTICLES.csv",
+        help="with --answers: a 10kGNAD 'label;text' CSV as the archive, --questions a JSON Lines set",
     )
-    p.add_argument("--questions", type=Path, metavar="Q.json", help="questions joined on id (other language)")
     p.add_argument(
+        "--questions",
+        type=Path,
+        metavar="Q.json",
+        help="questions joined on id (other language); with --news: the question set (JSON Lines)",
+    )
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument(
         "--abstention",
         action="store_true",
         help="instead: index half of the articles and report how often Pitwall answers and abstains",
+    )
+    kind.add_argument(
+        "--answers",
+        action="store_true",
+        help="instead: ask every question and report how often a shown quote contains the answer",
     )
     p.add_argument(
         "--work-dir", type=Path, help="where the evaluation index is kept (default: a cache folder)"
@@ -328,11 +344,15 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot.evaluation import evaluate
     from bot.service import make_embedder
 
-    for path in (args.squad, args.questions):
+    for path in (args.squad, args.news, args.questions):
         if path is not None and not path.is_file():
-            raise ValueError(f"{path} is not a file: pass a SQuAD-format JSON file")
+            raise ValueError(f"{path} is not a file")
+    if args.news and not (args.answers and args.questions):
+        raise ValueError("--news needs --answers and --questions QUESTIONS.jsonl")
     work_dir = args.work_dir or Path.home() / ".cache" / "pitwall" / "eval"
     embedder = make_embedder(settings)
+    if args.answers:
+        return _eval_answers(args, settings, work_dir, embedder)
     if args.abstention:
         return _eval_abstention(args, settings, work_dir, embedder)
     result = evaluate(
@@ -377,6 +397,45 @@ def _eval_abstention(args: argparse.Namespace, settings: Settings, work_dir: Pat
     print(f"answered, article in the index:      {a['answered_in_index']:.3f} of {a['questions_in']}")
     print(f"abstained, article not in the index: {a['abstained_not_in_index']:.3f} of {a['questions_out']}")
     print(f"threshold balancing both on this data: {a['balanced_threshold']:.2f}")
+    return EXIT_OK
+
+
+def _eval_answers(args: argparse.Namespace, settings: Settings, work_dir: Path, embedder) -> int:
+    from bot.answer_eval import evaluate_answers, read_question_set, squad_questions
+    from bot.bench_corpus import read_gnad
+
+    if args.news:
+        articles, questions = read_gnad(args.news), read_question_set(args.questions)
+    else:
+        articles, questions = squad_questions(args.squad, args.questions)
+    result = evaluate_answers(
+        articles,
+        questions,
+        settings=settings,
+        embedder=embedder,
+        work_dir=work_dir,
+        progress=lambda message: print(message, file=sys.stderr),
+    )
+    if args.json:
+        print(json.dumps(result))
+        return EXIT_OK
+    print(f"{result['articles']} articles")
+    print(
+        f"{'split':<9}{'language':<10}{'questions':>10}{'in quote':>10}{'abstained':>11}{'unanswerable':>14}"
+    )
+    rows = [("all", "", result["answers"])] + [
+        (split, language, summary)
+        for split, languages in result["by_split"].items()
+        for language, summary in languages.items()
+    ]
+    for split, language, s in rows:
+        unanswerable = (
+            f"{s['unanswerable_abstained']:.3f} of {s['unanswerable']}" if "unanswerable" in s else "-"
+        )
+        print(
+            f"{split:<9}{language:<10}{s['questions']:>10}{s['answer_in_quote']:>10.3f}"
+            f"{s['abstained']:>11.3f}{unanswerable:>14}"
+        )
     return EXIT_OK
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.answers import PASSAGES_TO_READ, best_evidence
+from bot.quotes import Question
 from bot.service import AnswerService
 from bot.settings import Settings
 from index.embedding import Embedder
@@ -29,6 +30,7 @@ class EvalQuestion:
     id: str
     text: str
     gold: str  # document id
+    answers: tuple[str, ...] = ()  # gold answer texts, where the data has them
 
 
 def read_squad(
@@ -41,7 +43,15 @@ def read_squad(
         for number, paragraph in enumerate(article["paragraphs"]):
             doc_id = f"{article['title']}#{number}"
             docs[doc_id] = (article["title"], paragraph["context"])
-            questions += [EvalQuestion(qa["id"], qa["question"], doc_id) for qa in paragraph["qas"]]
+            questions += [
+                EvalQuestion(
+                    qa["id"],
+                    qa["question"],
+                    doc_id,
+                    tuple(dict.fromkeys(a["text"] for a in qa.get("answers", ()))),
+                )
+                for qa in paragraph["qas"]
+            ]
     if questions_path is not None:
         texts = {
             qa["id"]: qa["question"]
@@ -54,7 +64,7 @@ def read_squad(
             raise ValueError(
                 f"{len(missing)} questions of {docs_path} have no twin in {questions_path}, e.g. {missing[0]}"
             )
-        questions = [EvalQuestion(q.id, texts[q.id], q.gold) for q in questions]
+        questions = [EvalQuestion(q.id, texts[q.id], q.gold, q.answers) for q in questions]
     return docs, questions
 
 
@@ -200,8 +210,11 @@ def evaluate_abstention(
     )
     evidence = []
     for question, vector in zip(questions, vectors, strict=True):
-        hits = searcher.search(question.text, PASSAGES_TO_READ, query_vector=vector)
-        evidence.append(best_evidence(searcher, question.text, hits, vector))
+        asked = Question.of(question.text, vector, searcher.concepts(question.text), searcher.idf)
+        hits = searcher.search(
+            question.text, PASSAGES_TO_READ, query_vector=vector, concepts=list(asked.concepts)
+        )
+        evidence.append(best_evidence(searcher, asked, hits))
     in_index = [q.gold in indexed for q in questions]
     shares = abstention_shares(evidence, in_index, settings.min_evidence)
     shares["balanced_threshold"] = balanced_threshold(evidence, in_index)

@@ -4,23 +4,31 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote as percent_encode
 
 import numpy as np
 
+from bot.answer_types import answer_type, has_answer_type
 from index.documents import Article
-from index.lexical import matched_fraction
+from index.lexical import Concept, concept_in, text_stems
 from index.search import Hit
 from index.sentences import QUOTE_UNIT_CHARS
 
 MAX_QUOTE_CHARS = QUOTE_UNIT_CHARS
-LEDE_CHARS = 400  # news puts the answer first: sentences that start this early get a bonus
-LEDE_BONUS = 0.15
 MIN_SENTENCE_CHARS = 40  # shorter sentences (headings, "Noch nicht.") are joined with a neighbour
-LEXICAL_WEIGHT = 0.5  # share of question words found in a sentence, beside its cosine to the question
-PASSAGE_WEIGHT = 0.3  # a sentence in a better-ranked passage is a better quote
+MAX_QUOTES_PER_ARTICLE = 2  # a second quote from one article, when it is among the best
+LEDE_CHARS = 400  # news puts the main facts first: sentences that start this early are "lede"
+CONTEXT_SHARE = 0.5  # a question word in the sentence before or after counts this much (a name, the subject)
+JOIN_RATIO = 0.85  # a neighbour nearly as good as the chosen sentence joins its quote
+
+# How a sentence's features weigh in its score (tuned with `pitwall eval --answers` on the dev questions):
+# cosine to the question; IDF-weighted share of the question's concepts it contains, and with its neighbours;
+# whether it holds what the question asks for (a number, a date, a name, a place); the rank of its passage;
+# whether it is in the lede, and in the lede for a yes-no question (news answers those first).
+FEATURES = ("cosine", "terms", "context", "answer_type", "passage", "lede", "lede_yes_no")
+WEIGHTS = np.array([1.0, 0.3, 1.0, 0.45, 1.4, 0.05, 0.5])
 
 log = logging.getLogger(__name__)
 
@@ -40,68 +48,171 @@ class Quote:
 UnitLookup = Callable[[Hit], tuple[np.ndarray, np.ndarray]]  # a passage's quote units: spans, vectors
 
 
+@dataclass(frozen=True)
+class Question:
+    """What quote selection needs to know of a question, worked out once."""
+
+    text: str
+    vector: np.ndarray
+    concepts: tuple[Concept, ...]
+    weights: tuple[float, ...]  # per concept: the IDF of its rarest stem the index knows (0: unknown)
+    answer_type: str | None  # "number", "date", "person", "place" or None
+
+    @classmethod
+    def of(
+        cls,
+        text: str,
+        vector: np.ndarray,
+        concepts: Sequence[Concept],
+        idf: Callable[[str], float],
+        asks: str | None = None,
+    ) -> Question:
+        """`asks`: the text whose wording tells the answer type (default `text`)."""
+        weights = tuple(max((idf(stem) for stem in c.stems), default=0.0) for c in concepts)
+        return cls(text, vector, tuple(concepts), weights, answer_type(asks if asks is not None else text))
+
+    def term_credits(self, text: str, idf: Callable[[str], float]) -> np.ndarray:
+        """Per concept: the IDF of the stem by which `text` contains it (0 where it does not)."""
+        stems = text_stems(text)
+        credits = np.zeros(len(self.concepts), dtype=np.float32)
+        for i, concept in enumerate(self.concepts):
+            found = concept_in(concept, stems)
+            if found is not None:
+                credits[i] = idf(found)
+        return credits
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    article: Article
+    start: int
+    end: int
+    features: np.ndarray
+
+
 def select_quotes(
-    question: str, question_vector: np.ndarray, hits: list[Hit], units_of: UnitLookup, max_quotes: int = 3
+    question: Question,
+    hits: list[Hit],
+    units_of: UnitLookup,
+    idf: Callable[[str], float],
+    max_quotes: int = 3,
 ) -> list[Quote]:
-    """The best quotes from `hits`, one window of consecutive sentences per passage, best first.
+    """The best quotes from the sentences of `hits`, best first: every sentence is scored on its own (see
+    FEATURES), up to MAX_QUOTES_PER_ARTICLE come from one article.
 
     `units_of` gives a passage's quote units (sentences, in article coordinates) and their vectors, embedded
-    by the same model as `question_vector` when the index was built.
+    by the same model as the question's vector when the index was built.
     """
-    if not hits:
+    sentences = _sentences(question, hits, units_of, idf)
+    if not sentences:
         return []
-    best_passage = max(hit.score for hit in hits) or 1.0
-    quotes = []
+    return _choose(sentences, np.array([s.features for s in sentences]) @ WEIGHTS, max_quotes)
+
+
+def _choose(sentences: list[_Sentence], scores: np.ndarray, max_quotes: int) -> list[Quote]:
+    """The best sentences as quotes (each with its window), best first, at most MAX_QUOTES_PER_ARTICLE
+    from one article, none overlapping or nearly copying another."""
+    by_article: dict[str, list[int]] = {}
+    for i, sentence in enumerate(sentences):
+        by_article.setdefault(sentence.article.id, []).append(i)
+    kept: list[Quote] = []
+    for i in np.argsort(-scores, kind="stable"):
+        sentence = sentences[i]
+        same_article = [q for q in kept if q.article.id == sentence.article.id]
+        if len(same_article) >= MAX_QUOTES_PER_ARTICLE or any(
+            q.start < sentence.end and sentence.start < q.end for q in same_article
+        ):
+            continue
+        neighbours = by_article[sentence.article.id]
+        start, end = _window(neighbours.index(int(i)), [sentences[j] for j in neighbours], scores[neighbours])
+        _keep_distinct(
+            kept, Quote(sentence.article, sentence.article.text[start:end], start, float(scores[i]))
+        )
+        if len(kept) == max_quotes:
+            break
+    return kept
+
+
+def _sentences(
+    question: Question, hits: list[Hit], units_of: UnitLookup, idf: Callable[[str], float]
+) -> list[_Sentence]:
+    """Every sentence of the passages once (in article order), with its features."""
+    best_passage = max((hit.score for hit in hits), default=0.0) or 1.0
+    seen: dict[tuple[str, int], int] = {}
+    rows: list[tuple[Article, int, int, float, float]] = []  # article, start, end, cosine, passage
     for hit in hits:
         spans, vectors = units_of(hit)
-        if not len(spans):
-            continue
-        spans = [(int(start), int(end)) for start, end in spans]
-        cosines = vectors @ question_vector
-        scores = [
-            float(cosine)
-            + LEXICAL_WEIGHT * matched_fraction(question, hit.article.text[start:end])
-            + (LEDE_BONUS if start < LEDE_CHARS else 0.0)
-            for cosine, (start, end) in zip(cosines, spans, strict=True)
-        ]
-        start, end, score = _best_window(spans, scores)
-        score += PASSAGE_WEIGHT * hit.score / best_passage
-        quotes.append(Quote(hit.article, hit.article.text[start:end], start, score))
-    quotes.sort(key=lambda q: q.score, reverse=True)
-    return _distinct(quotes)[:max_quotes]
+        cosines = vectors @ question.vector if len(spans) else []
+        for (start, end), cosine in zip(spans, cosines, strict=True):
+            key = (hit.article.id, int(start))
+            if key in seen:
+                continue
+            seen[key] = len(rows)
+            rows.append((hit.article, int(start), int(end), float(cosine), hit.score / best_passage))
+    rows.sort(key=lambda row: (row[0].id, row[1]))
+    total = sum(question.weights) or 1.0
+    credits = [question.term_credits(article.text[start:end], idf) for article, start, end, _, _ in rows]
+    sentences = []
+    for i, (article, start, end, cosine, passage) in enumerate(rows):
+        context = credits[i].copy()
+        for j in (i - 1, i + 1):  # neighbours in the same article
+            if 0 <= j < len(rows) and rows[j][0].id == article.id:
+                context = np.maximum(context, CONTEXT_SHARE * credits[j])
+        features = np.array(
+            [
+                cosine,
+                credits[i].sum() / total,
+                context.sum() / total,
+                float(has_answer_type(article.text[start:end], question.answer_type, question.text)),
+                passage,
+                float(start < LEDE_CHARS),
+                float(start < LEDE_CHARS and question.answer_type == "yes-no"),
+            ],
+            dtype=np.float32,
+        )
+        sentences.append(_Sentence(article, start, end, features))
+    return sentences
 
 
-def _best_window(spans: list[tuple[int, int]], scores: list[float]) -> tuple[int, int, float]:
+def _window(best: int, sentences: list[_Sentence], scores: np.ndarray) -> tuple[int, int]:
     """The best sentence, joined with its neighbours while they are nearly as good (or it is too short)."""
-    best = int(np.argmax(scores))
     first = last = best
+
+    def adjacent(a: int, b: int) -> bool:
+        return sentences[b].start - sentences[a].end <= 2
+
     while True:
-        length = spans[last][1] - spans[first][0]
         options = []
-        if first > 0 and spans[last][1] - spans[first - 1][0] <= MAX_QUOTE_CHARS:
+        if (
+            first > 0
+            and adjacent(first - 1, first)
+            and sentences[last].end - sentences[first - 1].start <= MAX_QUOTE_CHARS
+        ):
             options.append((scores[first - 1], first - 1, last))
-        if last + 1 < len(spans) and spans[last + 1][1] - spans[first][0] <= MAX_QUOTE_CHARS:
+        if (
+            last + 1 < len(sentences)
+            and adjacent(last, last + 1)
+            and sentences[last + 1].end - sentences[first].start <= MAX_QUOTE_CHARS
+        ):
             options.append((scores[last + 1], first, last + 1))
         if not options:
             break
         score, new_first, new_last = max(options)
-        if length >= MIN_SENTENCE_CHARS and score < 0.85 * scores[best]:
+        length = sentences[last].end - sentences[first].start
+        if length >= MIN_SENTENCE_CHARS and score < JOIN_RATIO * scores[best]:
             break
         first, last = new_first, new_last
-    return spans[first][0], spans[last][1], scores[best]
+    return sentences[first].start, sentences[last].end
 
 
-def _distinct(quotes: list[Quote]) -> list[Quote]:
-    """Drop overlapping quotes and near-copies (same words in several articles): keep the strongest, and of
-    equally strong ones the most recent."""
-    kept: list[Quote] = []
-    for quote in quotes:
-        twin = next((i for i, other in enumerate(kept) if _same_content(quote, other)), None)
-        if twin is None:
-            kept.append(quote)
-        elif quote.score >= kept[twin].score - 0.05 and _newer(quote.article, kept[twin].article):
-            kept[twin] = quote
-    return kept
+def _keep_distinct(kept: list[Quote], quote: Quote) -> None:
+    """Add `quote` to `kept` (best first) unless it overlaps a kept quote or nearly copies one (the same words
+    in several articles): of equally strong copies the most recent is kept."""
+    twin = next((i for i, other in enumerate(kept) if _same_content(quote, other)), None)
+    if twin is None:
+        kept.append(quote)
+    elif quote.score >= kept[twin].score - 0.05 and _newer(quote.article, kept[twin].article):
+        kept[twin] = quote
 
 
 def _same_content(a: Quote, b: Quote) -> bool:

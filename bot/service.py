@@ -19,6 +19,7 @@ from index.errors import UserError
 from index.search import Mode, Searcher
 from index.store import build_lock, load_index
 from index.stores import FaissStore, Store
+from index.translation import english_to_german
 
 if TYPE_CHECKING:  # building (loaders, HTML parsing, bm25s) is imported only when an index is built
     from index.build import IndexReport, Progress
@@ -160,7 +161,10 @@ class AnswerService:
 
     def _load_searcher(self) -> Searcher:
         return Searcher(
-            open_store(self.settings), self.embedder(), lexical_weight=self.settings.lexical_weight
+            open_store(self.settings),
+            self.embedder(),
+            lexical_weight=self.settings.lexical_weight,
+            translate=english_to_german(),
         )
 
     def reindex(

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ _LANGUAGES = {
     "en": ("english", stopwords.ENGLISH),
 }
 _ARRAYS = ("data", "indices", "indptr")  # bm25s's file names: {name}.csc.index.npy
-_NO_WORD = "\x00"  # never produced by `tokenize` or `tokenize_query` (words are \w+)
+_NO_WORD = "\x00"  # never produced by `tokenize` or by a question's concepts (words are \w+)
 _WORD = re.compile(r"\w+")
 
 
@@ -52,14 +54,81 @@ def tokenize(text: str, language: str) -> list[str]:
     return _stemmer(language).stemWords(words)
 
 
-def tokenize_query(text: str) -> list[str]:
-    """Stems of a question under every supported language, without stopwords of any: a question may be
-    asked in another language than the article's, and names and numbers match either way."""
-    words = _content_words(text)
-    stems: dict[str, None] = {}
-    for language in _LANGUAGES:
-        stems.update(dict.fromkeys(_stemmer(language).stemWords(words)))
-    return list(stems)
+# Words that ask rather than tell: never evidence that a passage answers ("wann" is in every question about
+# a date, in no answer).
+QUESTION_WORDS = frozenset(
+    """
+    wann warum weshalb wieso wer wen wem wessen wo woher wohin was wie welche welcher welches welchen viele
+    viel when why who whom whose where what which how many much does did do is are was were
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+MAX_TRANSLATIONS = (
+    8  # German words that stand for one English word, those the index knows, first senses first
+)
+COMPOUND_PART_CHARS = 5  # a stem this long also matches as the head or first part of a German compound
+
+Translate = Callable[[str], Sequence[str]]
+_QUERY_STOPWORDS = (
+    frozenset(stopwords.GERMAN) | frozenset(stopwords.ENGLISH) | frozenset(stopwords.ENGLISH_MORE)
+)
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One word of a question and the stems that count as it: its own (German and English stemming) and,
+    for an English question over German articles, those of its German translations. A passage matches the
+    concept when it contains any of them; the concept counts once however many it contains."""
+
+    word: str
+    stems: tuple[str, ...]
+
+
+def question_words(text: str) -> list[str]:
+    """The distinct content words of a question, lower-cased: no stopwords, no question words."""
+    words = (w for w in _WORD.findall(text.lower()) if w not in QUESTION_WORDS and w not in _QUERY_STOPWORDS)
+    return list(dict.fromkeys(words))
+
+
+def text_stems(text: str) -> set[str]:
+    """Every stem of every word of `text`, under each supported language."""
+    return _all_stems(_WORD.findall(text.lower()))
+
+
+def concept_in(concept: Concept, stems: set[str]) -> str | None:
+    """The stem of `concept` found among a text's `stems` (from `text_stems`), or None. A long stem also
+    matches a compound that ends or starts with it: "gericht" in "landgericht", "gerichtsverfahren"."""
+    for stem in concept.stems:
+        if stem in stems:
+            return stem
+    for stem in concept.stems:
+        if len(stem) >= COMPOUND_PART_CHARS and not stem.isdigit():
+            for other in stems:
+                if len(other) > len(stem) + 2 and (other.endswith(stem) or other.startswith(stem)):
+                    return stem
+    return None
+
+
+def question_concepts(
+    question: str,
+    translate: Translate | None = None,
+    known: Callable[[Sequence[str]], set[str]] = set,
+) -> list[Concept]:
+    """The question's words as concepts; with `translate` (English to German), each word also stands for up
+    to MAX_TRANSLATIONS of its translations whose stems are `known` (given all candidates at once, it
+    returns those the index has). Numbers stay as they are."""
+    words = question_words(question)
+    own = [sorted(_all_stems([word])) for word in words]
+    translated: list[list[str]] = [[] for _ in words]
+    if translate is not None:
+        for i, word in enumerate(words):
+            if not any(char.isdigit() for char in word):
+                stems = _stemmer("de").stemWords([german.lower() for german in translate(word)])
+                translated[i] = [
+                    s for s in dict.fromkeys(stems) if s not in own[i] and s not in _QUERY_STOPWORDS
+                ]
+        found = known([stem for stems in translated for stem in stems]) if any(translated) else set()
+        translated = [[s for s in stems if s in found][:MAX_TRANSLATIONS] for stems in translated]
+    return [Concept(word, (*own[i], *translated[i])) for i, word in enumerate(words)]
 
 
 class LexicalIndex:
@@ -102,15 +171,34 @@ class LexicalIndex:
         weights = np.concatenate([self._data[start:end] for start, end in bounds])
         return np.bincount(rows, weights=weights, minlength=self.size).astype(np.float32)
 
-    def coverage(self, query: str) -> float:
-        """Share of the query's content words the index knows (some stem of the word, in any supported
-        language, occurs in some passage): how much of the question BM25 can see. 0 without content words."""
-        words = _content_words(query)
-        if not words:
+    def known_stems(self, stems: Sequence[str]) -> set[str]:
+        """Those of `stems` that some passage contains."""
+        return {stem for stem in stems if stem in self._vocabulary}
+
+    def concept_scores(self, concepts: Sequence[Concept]) -> np.ndarray:
+        """BM25 score of every passage for a structured query: per concept the best score of its stems
+        (translations of one word count as one word), summed over the concepts."""
+        total = np.zeros(self.size, dtype=np.float32)
+        for concept in concepts:
+            per_stem = [self.scores([stem]) for stem in concept.stems if stem in self._vocabulary]
+            if per_stem:
+                total += np.max(per_stem, axis=0) if len(per_stem) > 1 else per_stem[0]
+        return total
+
+    def coverage(self, concepts: Sequence[Concept]) -> float:
+        """Share of the concepts the index knows (some stem occurs in some passage): how much of the
+        question BM25 can see. 0 without concepts."""
+        if not concepts:
             return 0.0
-        vocabulary = self._vocabulary
-        known = sum(1 for word in dict.fromkeys(words) if _all_stems([word]) & vocabulary.keys())
-        return known / len(dict.fromkeys(words))
+        return sum(any(stem in self._vocabulary for stem in c.stems) for c in concepts) / len(concepts)
+
+    def idf(self, stem: str) -> float:
+        """BM25's inverse document frequency of `stem` over the passages (0 for a stem no passage has)."""
+        token = self._vocabulary.get(stem)
+        if token is None:
+            return 0.0
+        frequency = int(self._indptr[token + 1] - self._indptr[token])
+        return math.log(1 + (self.size - frequency + 0.5) / (frequency + 0.5))
 
     @property
     def indexed(self) -> int:
@@ -139,19 +227,5 @@ class LexicalIndex:
         return cls(arrays, vocabulary, size, indexed=int(params.get("num_docs", -1)))
 
 
-def _content_words(text: str) -> list[str]:
-    return [w for w in _WORD.findall(text.lower()) if not any(w in _stopwords(lang) for lang in _LANGUAGES)]
-
-
-def _all_stems(words: list[str]) -> set[str]:
-    return {stem for language in _LANGUAGES for stem in _stemmer(language).stemWords(words)}
-
-
-def matched_fraction(query: str, text: str) -> float:
-    """Share of the query's content words that occur in `text`, compared as stems in every language."""
-    words = _content_words(query)
-    if not words:
-        return 0.0
-    text_stems = _all_stems(_content_words(text))
-    matched = sum(1 for word in words if _all_stems([word]) & text_stems)
-    return matched / len(words)
+def _all_stems(words: Sequence[str]) -> set[str]:
+    return {stem for language in _LANGUAGES for stem in _stemmer(language).stemWords(list(words))}

@@ -30,6 +30,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ from pymilvus.exceptions import MilvusException
 
 from index.dense import NPROBE, choose_kind, list_count
 from index.documents import Article, Chunk
-from index.lexical import _all_stems, _content_words
+from index.lexical import Concept
 from index.store import FORMAT_VERSION, IndexMismatch, IndexNotFound, IndexStoreError, Manifest
 from index.stores import SIMILARITY_SAMPLE, Candidates, DateRange, most_recent
 
@@ -52,6 +53,7 @@ MANIFEST = "pitwall.manifest"
 WRITE_BATCH = 512  # rows per insert request
 SLOTS = 1 << 20  # sample slots of the chunks (the similarity sample is drawn by slot)
 PAGE = 10_000  # rows per query page (Milvus caps offset + limit at 16,384)
+MAX_RESULTS = 16_384  # Milvus's cap on the results of one search
 _GENERATION = re.compile(r"^(?P<generation>.+_g\d{8}T\d{12})_chunks$")
 
 
@@ -146,6 +148,7 @@ class MilvusStore:
         self._client = client
         self.generation = generation
         self.manifest = manifest
+        self._idf: dict[str, float] = {}
 
     @classmethod
     def open(cls, uri: str, token: str, prefix: str, *, model_id: str) -> MilvusStore:
@@ -174,26 +177,71 @@ class MilvusStore:
     def dense(self, query_vector: np.ndarray, k: int, dates: DateRange | None) -> Candidates:
         return self._search("vector", [np.asarray(query_vector, dtype=np.float32).tolist()], k, dates, 1.0)
 
-    def lexical(self, query_tokens: list[str], k: int, dates: DateRange | None) -> Candidates:
-        if not query_tokens:
+    def lexical(self, concepts: Sequence[Concept], k: int, dates: DateRange | None) -> Candidates:
+        """Each stem searched on its own (one batched request), then combined as the FAISS store does: per
+        concept its best stem, summed. A chunk outside a stem's `k` best counts 0 for that stem."""
+        stems = sorted({stem for concept in concepts for stem in concept.stems})
+        if not stems or k <= 0:
             return Candidates.empty()
-        return self._search("sparse", [" ".join(query_tokens)], k, dates, 1.0 / (BM25_K1 + 1.0))
+        found = self._client.search(
+            self.generation.chunks,
+            data=stems,
+            anns_field="sparse",
+            limit=k,
+            filter=_date_filter(dates),
+            output_fields=["key"],
+        )
+        # Milvus Lite reports a BM25 score as a negative distance, a Milvus server as a positive one.
+        per_stem = {
+            stem: {hit["key"]: abs(hit["distance"]) / (BM25_K1 + 1.0) for hit in hits}
+            for stem, hits in zip(stems, found, strict=True)
+        }
+        totals: dict[int, float] = {}
+        for concept in concepts:
+            best: dict[int, float] = {}
+            for stem in concept.stems:
+                for key, score in per_stem.get(stem, {}).items():
+                    best[key] = max(best.get(key, 0.0), score)
+            for key, score in best.items():
+                totals[key] = totals.get(key, 0.0) + score
+        ranked = sorted((key for key in totals if totals[key] > 0), key=lambda key: (-totals[key], key))[:k]
+        return Candidates(
+            np.array(ranked, dtype=np.int64), np.array([totals[key] for key in ranked], dtype=np.float32)
+        )
 
-    def lexical_scores(self, query_tokens: list[str], keys: np.ndarray, found: Candidates) -> np.ndarray:
+    def lexical_scores(self, concepts: Sequence[Concept], keys: np.ndarray, found: Candidates) -> np.ndarray:
         known = dict(zip(found.keys.tolist(), found.scores.tolist(), strict=True))
         return np.array([known.get(int(key), 0.0) for key in keys], dtype=np.float32)
 
-    def coverage(self, query: str) -> float:
-        words = list(dict.fromkeys(_content_words(query)))
-        if not words:
+    def coverage(self, concepts: Sequence[Concept]) -> float:
+        if not concepts:
             return 0.0
-        stems_of = [sorted(_all_stems([word])) for word in words]
-        stems = sorted({stem for stems in stems_of for stem in stems})
+        known = self.known_stems(sorted({stem for concept in concepts for stem in concept.stems}))
+        return sum(1 for concept in concepts if known.intersection(concept.stems)) / len(concepts)
+
+    def known_stems(self, stems: Sequence[str]) -> set[str]:
+        stems = sorted(set(stems))
+        if not stems:
+            return set()
         found = self._client.search(
             self.generation.chunks, data=stems, anns_field="sparse", limit=1, output_fields=["key"]
         )
-        known = {stem for stem, hits in zip(stems, found, strict=True) if len(hits)}
-        return sum(1 for stems in stems_of if known.intersection(stems)) / len(words)
+        return {stem for stem, hits in zip(stems, found, strict=True) if len(hits)}
+
+    def idf(self, stem: str) -> float:
+        """From the number of chunks that contain `stem` (a search for it alone, up to Milvus's cap on
+        results: a stem that common weighs next to nothing anyway); kept per stem."""
+        if stem not in self._idf:
+            hits = self._client.search(
+                self.generation.chunks,
+                data=[stem],
+                anns_field="sparse",
+                limit=MAX_RESULTS,
+                output_fields=["key"],
+            )[0]
+            frequency, size = len(hits), self.manifest.chunks
+            self._idf[stem] = math.log(1 + (size - frequency + 0.5) / (frequency + 0.5)) if frequency else 0.0
+        return self._idf[stem]
 
     def chunk_vectors(self, keys: np.ndarray) -> np.ndarray:
         rows = self._chunk_rows(keys, ["vector"])

@@ -12,7 +12,8 @@ import numpy as np
 from index.documents import Article, Chunk
 from index.embedding import Embedder
 from index.fusion import LEXICAL_WEIGHT, coverage_fusion
-from index.lexical import tokenize_query
+from index.language import detect_language
+from index.lexical import Concept, Translate, question_concepts
 from index.store import IndexData, Manifest
 from index.stores import DateRange, FaissStore, Store
 
@@ -35,12 +36,18 @@ class Searcher:
     """Hybrid search over any store (index/stores.py): the fusion is the same whichever store answers."""
 
     def __init__(
-        self, store: Store | IndexData, embedder: Embedder, lexical_weight: float = LEXICAL_WEIGHT
+        self,
+        store: Store | IndexData,
+        embedder: Embedder,
+        lexical_weight: float = LEXICAL_WEIGHT,
+        translate: Translate | None = None,
     ) -> None:
-        """`store`: any store, or an index directory's generation (`load_index`), read by `FaissStore`."""
+        """`store`: any store, or an index directory's generation (`load_index`), read by `FaissStore`.
+        `translate`: English to German words (index/translation.py), None without a dictionary."""
         self.store = FaissStore(store) if isinstance(store, IndexData) else store
         self.embedder = embedder
         self.lexical_weight = lexical_weight
+        self.translate = translate
         self._sample: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
@@ -56,14 +63,16 @@ class Searcher:
         until: dt.date | None = None,
         mode: Mode = "hybrid",
         query_vector: np.ndarray | None = None,
+        concepts: list[Concept] | None = None,
     ) -> list[Hit]:
-        """The `k` best passages for `query`, optionally only from articles published in [since, until]."""
+        """The `k` best passages for `query`, optionally only from articles published in [since, until].
+        `query_vector` and `concepts` may be given when the caller has them already."""
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
         dates = DateRange.of(since, until)
-        tokens = tokenize_query(query)
+        concepts = self.concepts(query) if concepts is None else concepts
         if mode == "bm25":
-            found = self.store.lexical(tokens, k, dates)
+            found = self.store.lexical(concepts, k, dates)
             dense = self._cosines(query, found.keys, query_vector)
             return self._hits(found.keys, found.scores, dense, found.scores)
         if query_vector is None:
@@ -71,21 +80,33 @@ class Searcher:
         nearest = self.store.dense(query_vector, max(k, CANDIDATES), dates)
         if mode == "dense":
             keys, scores = nearest.keys[:k], nearest.scores[:k]
-            lexical = self.store.lexical_scores(tokens, keys, self.store.lexical(tokens, CANDIDATES, dates))
+            lexical = self.store.lexical_scores(
+                concepts, keys, self.store.lexical(concepts, CANDIDATES, dates)
+            )
             return self._hits(keys, scores, scores, lexical)
-        found = self.store.lexical(tokens, CANDIDATES, dates)
+        found = self.store.lexical(concepts, CANDIDATES, dates)
         keys = np.union1d(nearest.keys, found.keys)
         if keys.size == 0:
             return []
         dense = self.store.chunk_vectors(keys) @ query_vector
-        lexical = self.store.lexical_scores(tokens, keys, found)
-        fused = coverage_fusion(dense, lexical, self.store.coverage(query), self.lexical_weight)
+        lexical = self.store.lexical_scores(concepts, keys, found)
+        fused = coverage_fusion(dense, lexical, self.store.coverage(concepts), self.lexical_weight)
         best = np.argsort(-fused, kind="stable")[:k]
         return self._hits(keys[best], fused[best], dense[best], lexical[best])
 
-    def coverage(self, query: str) -> float:
-        """Share of the question's content words the index knows (index/lexical.py)."""
-        return self.store.coverage(query)
+    def concepts(self, query: str) -> list[Concept]:
+        """The query's words as lexical concepts; an English query's words also stand for their German
+        translations that the index knows, so that BM25 and quote selection see across the language."""
+        translate = self.translate if detect_language(query) == "en" else None
+        return question_concepts(query, translate, known=self.store.known_stems)
+
+    def coverage(self, concepts: Sequence[Concept]) -> float:
+        """Share of the question's concepts the index knows (index/lexical.py)."""
+        return self.store.coverage(concepts)
+
+    def idf(self, stem: str) -> float:
+        """BM25's inverse document frequency of a stem over the passages (0 for an unknown stem)."""
+        return self.store.idf(stem)
 
     def units_of(self, hit: Hit) -> tuple[np.ndarray, np.ndarray]:
         """The quote units (sentences) of a hit's passage: (k, 2) spans in its article, float32 vectors."""

@@ -20,7 +20,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from index.documents import Article, Chunk
-from index.lexical import LexicalIndex
+from index.lexical import Concept, LexicalIndex
 from index.store import IndexData, Manifest
 
 StoreKind = Literal["faiss", "milvus"]
@@ -66,16 +66,23 @@ class Store(Protocol):
     def dense(self, query_vector: np.ndarray, k: int, dates: DateRange | None) -> Candidates:
         """The `k` chunks of highest cosine to `query_vector` (a unit vector)."""
 
-    def lexical(self, query_tokens: list[str], k: int, dates: DateRange | None) -> Candidates:
-        """The `k` chunks of highest BM25 score (> 0) for the query stems (index/lexical.py)."""
+    def lexical(self, concepts: Sequence[Concept], k: int, dates: DateRange | None) -> Candidates:
+        """The `k` chunks of highest BM25 score (> 0) for the question's concepts (index/lexical.py): per
+        concept the best score of its stems, summed over the concepts."""
 
-    def lexical_scores(self, query_tokens: list[str], keys: np.ndarray, found: Candidates) -> np.ndarray:
-        """BM25 scores of `keys` (for fusion). `found` is what `lexical` returned for these tokens; a store
-        that cannot score any chunk on demand scores keys outside `found` 0 (a BM25 score below the
+    def lexical_scores(self, concepts: Sequence[Concept], keys: np.ndarray, found: Candidates) -> np.ndarray:
+        """BM25 scores of `keys` (for fusion). `found` is what `lexical` returned for these concepts; a
+        store that cannot score any chunk on demand scores keys outside `found` 0 (a BM25 score below the
         k-th candidate's)."""
 
-    def coverage(self, query: str) -> float:
-        """Share of the question's content words that some passage contains (index/lexical.py)."""
+    def coverage(self, concepts: Sequence[Concept]) -> float:
+        """Share of the question's concepts that some passage contains (index/lexical.py)."""
+
+    def known_stems(self, stems: Sequence[str]) -> set[str]:
+        """Those of `stems` that some passage contains."""
+
+    def idf(self, stem: str) -> float:
+        """BM25's inverse document frequency of `stem` over the passages (0 for a stem no passage has)."""
 
     def chunk_vectors(self, keys: np.ndarray) -> np.ndarray:
         """(n, dimension) float32 unit vectors of `keys`."""
@@ -107,7 +114,7 @@ class FaissStore:
             [a.published.toordinal() if a.published else -1 for a in data.articles], dtype=np.int64
         )
         self._published = ordinals[table[:, 0]] if len(table) else np.zeros(0, dtype=np.int64)
-        self._lexical_cache: tuple[tuple[str, ...], np.ndarray] | None = None
+        self._lexical_cache: tuple[tuple[Concept, ...], np.ndarray] | None = None
 
     @property
     def lexical_index(self) -> LexicalIndex:
@@ -119,12 +126,12 @@ class FaissStore:
         low, high = dates.bounds()
         return np.flatnonzero((self._published >= max(low, 0)) & (self._published <= high))
 
-    def _bm25(self, query_tokens: list[str]) -> np.ndarray:
+    def _bm25(self, concepts: Sequence[Concept]) -> np.ndarray:
         """Every chunk's BM25 score; the last query's are kept, as fusion asks for them again."""
         key, cached = self._lexical_cache or ((), None)
-        if cached is None or key != tuple(query_tokens):
-            cached = self.data.lexical.scores(list(query_tokens))
-            self._lexical_cache = (tuple(query_tokens), cached)
+        if cached is None or key != tuple(concepts):
+            cached = self.data.lexical.concept_scores(concepts)
+            self._lexical_cache = (tuple(concepts), cached)
         return cached
 
     def dense(self, query_vector: np.ndarray, k: int, dates: DateRange | None) -> Candidates:
@@ -134,17 +141,23 @@ class FaissStore:
         scores, rows = self.data.dense.search(query_vector, k, allowed)
         return Candidates(rows.astype(np.int64), scores.astype(np.float32))
 
-    def lexical(self, query_tokens: list[str], k: int, dates: DateRange | None) -> Candidates:
-        scores = self._bm25(query_tokens)
+    def lexical(self, concepts: Sequence[Concept], k: int, dates: DateRange | None) -> Candidates:
+        scores = self._bm25(concepts)
         rows = top_rows(scores, k, self._allowed(dates))
         rows = rows[scores[rows] > 0]
         return Candidates(rows.astype(np.int64), scores[rows].astype(np.float32))
 
-    def lexical_scores(self, query_tokens: list[str], keys: np.ndarray, found: Candidates) -> np.ndarray:
-        return self._bm25(query_tokens)[np.asarray(keys, dtype=np.int64)]
+    def lexical_scores(self, concepts: Sequence[Concept], keys: np.ndarray, found: Candidates) -> np.ndarray:
+        return self._bm25(concepts)[np.asarray(keys, dtype=np.int64)]
 
-    def coverage(self, query: str) -> float:
-        return self.data.lexical.coverage(query)
+    def coverage(self, concepts: Sequence[Concept]) -> float:
+        return self.data.lexical.coverage(concepts)
+
+    def known_stems(self, stems: Sequence[str]) -> set[str]:
+        return self.data.lexical.known_stems(stems)
+
+    def idf(self, stem: str) -> float:
+        return self.data.lexical.idf(stem)
 
     def chunk_vectors(self, keys: np.ndarray) -> np.ndarray:
         return np.asarray(self.data.vectors[np.asarray(keys, dtype=np.int64)], dtype=np.float32)

@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 
 from bot import answers
 from bot.answers import compose_answer
-from bot.quotes import MAX_QUOTE_CHARS, Quote, is_verbatim, select_quotes, text_fragment_link
+from bot.quotes import MAX_QUOTE_CHARS, Question, Quote, is_verbatim, select_quotes, text_fragment_link
 from index.build import build_index
 from index.chunking import chunk_article
 from index.documents import Article
+from index.lexical import question_concepts
 from index.search import Hit, Searcher
 from index.sentences import quote_units
 from index.store import load_index
@@ -52,6 +53,14 @@ def hits_for(article: Article, max_tokens: int) -> list[Hit]:
     return [Hit(row, chunk, article, 1.0 / (row + 1), 0.5, 1.0) for row, chunk in enumerate(chunks)]
 
 
+def select(question: str, hits: list[Hit], max_quotes: int = 3) -> list[Quote]:
+    """select_quotes for a question, every word as rare as any other."""
+    asked = Question.of(
+        question, FAKE.embed_queries([question])[0], question_concepts(question), lambda _: 1.0
+    )
+    return select_quotes(asked, hits, units_of, lambda _: 1.0, max_quotes)
+
+
 def units_of(hit: Hit) -> tuple[np.ndarray, np.ndarray]:
     """The quote units overlapping a passage, embedded by the fake model (as the index stores them)."""
     spans = [(s, e) for s, e in quote_units(hit.article.text) if s < hit.chunk.end and e > hit.chunk.start]
@@ -70,7 +79,7 @@ def units_of(hit: Hit) -> tuple[np.ndarray, np.ndarray]:
 def test_every_selected_quote_is_verbatim_short_and_distinct(body, question, max_tokens):
     article = Article(id="a", title="t", text=body)
     hits = hits_for(article, max_tokens)
-    quotes = select_quotes(question, FAKE.embed_queries([question])[0], hits, units_of, 3)
+    quotes = select(question, hits)
 
     assert len(quotes) <= 3
     for quote in quotes:
@@ -94,7 +103,7 @@ def test_the_sentence_matching_the_question_is_quoted():
     text = "Der Himmel ist blau. Sauerteig braucht Zeit und Wärme über Nacht. Die Katze schläft."
     article = Article(id="a", title="t", text=text)
     question = "Wie lange braucht Sauerteig Zeit und Wärme?"
-    quotes = select_quotes(question, FAKE.embed_queries([question])[0], hits_for(article, 200), units_of)
+    quotes = select(question, hits_for(article, 200))
     assert quotes[0].text.startswith("Sauerteig braucht Zeit")
 
 
@@ -103,7 +112,7 @@ def test_the_same_sentence_in_two_articles_is_shown_once_from_the_newest():
     old = Article(id="old", title="t", text=sentence, published=dt.date(2023, 1, 1))
     new = Article(id="new", title="t", text=sentence, published=dt.date(2024, 1, 1))
     hits = hits_for(old, 100) + hits_for(new, 100)
-    quotes = select_quotes("Alpine IMSA", FAKE.embed_queries(["Alpine IMSA"])[0], hits, units_of)
+    quotes = select("Alpine IMSA", hits)
     assert [q.article.id for q in quotes] == ["new"]
 
 
@@ -157,3 +166,65 @@ def test_long_quotes_link_by_their_first_and_last_words():
     assert unquote(start) == "Derzeit ist Alpine mit"
     assert unquote(end) == "in der Langstrecken-WM unterwegs."
     assert text_fragment_link("", quote) == ""
+
+
+def _idf(rare: set[str]):
+    """An IDF where the stems in `rare` count five times as much as any other."""
+    return lambda stem: 5.0 if stem in rare else 1.0
+
+
+def test_a_rare_question_word_outweighs_common_ones():
+    text = (
+        "Der Verein meldet am Montag einen neuen Rekord beim Umsatz im Verein. "
+        "Der Kapitän Marko Arnautović verlängert seinen Vertrag bis 2027."
+    )
+    article = Article(id="a", title="t", text=text)
+    question = "Bis wann verlängert der Verein mit Arnautović?"
+    asked = Question.of(
+        question, FAKE.embed_queries([question])[0], question_concepts(question), _idf({"arnautović"})
+    )
+    quotes = select_quotes(asked, hits_for(article, 200), units_of, _idf({"arnautović"}), 1)
+    assert quotes[0].text.startswith("Der Kapitän Marko Arnautović")
+
+
+def test_the_sentence_with_what_the_question_asks_for_wins_a_tie():
+    text = (
+        "Die Gewerkschaft fordert mehr Transparenz bei All-in-Verträgen. "
+        "Bisher haben 18 Prozent der Arbeiter einen All-in-Vertrag."
+    )
+    article = Article(id="a", title="t", text=text)
+    for question, expected in (
+        ("Wie viele Arbeiter haben All-in-Verträge?", "Bisher haben 18 Prozent"),
+        ("Wer fordert All-in-Verträge mit Transparenz?", "Die Gewerkschaft fordert"),
+    ):
+        quotes = select(question, hits_for(article, 200), max_quotes=1)
+        assert quotes[0].text.startswith(expected), question
+
+
+def test_a_name_in_the_sentence_before_counts_as_context():
+    text = (
+        "Ein Sprecher der Stadt äußerte sich am Abend. "
+        "Die Polizei ermittelt wegen des Brandes. "
+        "Rapid Wien trennt sich von Trainer Zoran Barišić. "
+        "Er hatte den Verein drei Jahre lang betreut."
+    )
+    article = Article(id="a", title="t", text=text)
+    quotes = select("Wie lange hat Rapid Wien Barišić betreut?", hits_for(article, 200), max_quotes=3)
+    assert any("drei Jahre lang" in q.text for q in quotes)
+
+
+def test_at_most_two_quotes_come_from_one_article():
+    filler = "Lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt"
+    sentences = [
+        f"Alpine prüft einen Plan für die IMSA ab 2026, {filler} ut labore.",
+        f"Der Plan sieht vor, dass Alpine in der IMSA mit Signatech antritt, {filler} et dolore.",
+        f"Famin nennt den IMSA-Plan von Alpine noch vage, {filler} magna aliqua.",
+        f"Ob Alpine den Plan umsetzt, entscheidet Renault im Herbst über die IMSA, {filler} enim.",
+        f"Bis dahin bleibt Alpine mit dem Plan für die IMSA in der WEC, {filler} minim veniam.",
+    ]
+    article = Article(id="a", title="t", text=" ".join(sentences))
+    other = Article(id="b", title="t", text="Die IMSA fährt in Daytona mit Alpine als Gast.")
+    hits = hits_for(article, 200) + hits_for(other, 200)
+    quotes = select("Alpine IMSA Plan", hits, max_quotes=3)
+    assert [q.article.id for q in quotes].count("a") == 2
+    assert "b" in {q.article.id for q in quotes}

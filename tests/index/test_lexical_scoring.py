@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index import stopwords
-from index.lexical import LexicalIndex, tokenize
+from index.lexical import LexicalIndex, question_concepts, tokenize
 
 WORDS = [f"w{i}" for i in range(30)]
 passages = st.lists(st.lists(st.sampled_from(WORDS), min_size=1, max_size=12), min_size=1, max_size=20)
@@ -57,9 +57,9 @@ def test_the_stopwords_are_bm25s_own():
 def test_loading_and_scoring_import_neither_bm25s_nor_scipy(tmp_path):
     LexicalIndex.build([tokenize("Alpine plant die IMSA", "de")]).save(tmp_path / "bm25")
     code = (
-        "import sys; from pathlib import Path; from index.lexical import LexicalIndex, tokenize_query; "
+        "import sys; from pathlib import Path; from index.lexical import LexicalIndex, question_concepts; "
         f"index = LexicalIndex.load(Path({str(tmp_path / 'bm25')!r}), 1); "
-        "assert index.scores(tokenize_query('Is Alpine entering IMSA?'))[0] > 0; "
+        "assert index.concept_scores(question_concepts('Is Alpine entering IMSA?'))[0] > 0; "
         "print(sorted({'bm25s', 'scipy'} & {name.split('.')[0] for name in sys.modules}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -70,4 +70,11 @@ def test_passages_without_a_single_word_index_and_score_nothing(tmp_path):
     index = LexicalIndex.build([[], []])
     index.save(tmp_path / "bm25")
     for each in (index, LexicalIndex.load(tmp_path / "bm25", 2)):
-        assert each.indexed == 2 and not each.scores(["alpine"]).any() and each.coverage("Alpine IMSA") == 0
+        assert each.indexed == 2 and not each.scores(["alpine"]).any()
+        assert each.coverage(question_concepts("Alpine IMSA")) == 0
+
+
+def test_the_question_stopwords_are_bm25s_longer_english_list_but_won():
+    assert set(stopwords.ENGLISH_MORE) == set(bm25s.stopwords.STOPWORDS_EN_PLUS) - set(stopwords.ENGLISH) - {
+        "won"
+    }

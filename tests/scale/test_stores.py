@@ -10,6 +10,7 @@ import pytest
 from bot.answers import compose_answer
 from bot.service import AnswerService
 from bot.settings import Settings
+from index.lexical import Concept
 from index.store import IndexMismatch
 from index.stores import STORES
 from tests.conftest import write_article
@@ -168,9 +169,9 @@ def test_coverage_counts_the_question_words_some_passage_has(make_service):
     service = make_service()
     service.reindex()
     searcher = service.searcher()
-    assert searcher.coverage("Sauerteig Porsche") == 1.0
-    assert searcher.coverage("Sauerteig Quantenphysik") == 0.5
-    assert searcher.coverage("und die") == 0.0  # stopwords only
+    assert searcher.coverage(searcher.concepts("Sauerteig Porsche")) == 1.0
+    assert searcher.coverage(searcher.concepts("Sauerteig Quantenphysik")) == 0.5
+    assert searcher.coverage(searcher.concepts("und die")) == 0.0  # stopwords only
 
 
 def test_find_articles_by_title_in_any_case(make_service):
@@ -233,3 +234,15 @@ def test_both_stores_score_alike(corpus, tmp_path, embedder):
         faiss, milvus = (services[kind].search(query, k=5, mode=mode) for kind in STORES)
         assert [(h.article_id, h.start) for h in faiss] == [(h.article_id, h.start) for h in milvus]
         assert np.allclose([h.score for h in faiss], [h.score for h in milvus], atol=1e-4)
+
+
+def test_rare_stems_weigh_more_and_translations_count_as_one_word(make_service):
+    service = make_service()
+    service.reindex()
+    searcher = service.searcher()
+    assert searcher.idf("sauerteig") > 0.0 and searcher.idf("quantenphys") == 0.0
+    assert searcher.store.known_stems(["sauerteig", "quantenphys"]) == {"sauerteig"}
+    one = searcher.search("Sauerteig", 5, mode="bm25")
+    both = searcher.search("x", 5, mode="bm25", concepts=[Concept("bread", ("sauerteig", "brot"))])
+    assert both[0].article.id == one[0].article.id == "brot"
+    assert both[0].score <= one[0].score + searcher.search("Brot", 1, mode="bm25")[0].score - 1e-6

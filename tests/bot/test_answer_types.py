@@ -1,0 +1,59 @@
+"""What a question asks for, and whether a sentence holds it."""
+
+import pytest
+
+from bot.answer_types import answer_type, has_answer_type
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many goals did Arnautovic score?", "number"),
+        ("Wie viele Zivilisten kamen ums Leben?", "number"),
+        ("Wie viel kostet das neue Modell?", "number"),
+        ("When was the law passed?", "date"),
+        ("Wann wurde das Gesetz beschlossen?", "date"),
+        ("In welchem Jahr wurde er geboren?", "date"),
+        ("Who is the new coach?", "person"),
+        ("Wer leitet das Projekt?", "person"),
+        ("Where did the summit take place?", "place"),
+        ("Wo fand das Treffen statt?", "place"),
+        ("Is Alpine entering IMSA?", "yes-no"),
+        ("Plant Alpine einen Einstieg?", "yes-no"),
+        ("Was kostet eine Karte?", None),
+        ("Tell me about Alpine", None),
+    ],
+)
+def test_the_kind_of_answer_a_question_asks_for(question, kind):
+    assert answer_type(question) == kind
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind", "holds"),
+    [
+        ("Er schoss drei Tore.", "number", True),
+        ("Die Kosten liegen bei 3,2 Millionen Euro.", "number", True),
+        ("Das Tor fiel spät.", "number", False),
+        ("Das Gesetz wurde am 3. März beschlossen.", "date", True),
+        ("Das Gesetz gilt seit 2015.", "date", True),
+        ("Am Montag tagte der Rat.", "date", True),
+        ("Das Gesetz wurde beschlossen.", "date", False),
+        ("Das sagte Gewerkschaftschef Wolfgang Katzian am Montag.", "person", True),
+        ("Die Gewerkschaft tagt.", "person", False),
+        ("Das Treffen fand in Wien statt.", "place", True),
+        ("Das Treffen fand statt.", "place", False),
+        ("Das Treffen fand in Wien statt.", None, False),
+        ("Alpine plant keinen Einstieg.", "yes-no", False),
+    ],
+)
+def test_whether_a_sentence_holds_that_kind(sentence, kind, holds):
+    assert has_answer_type(sentence, kind) is holds
+
+
+def test_what_the_question_names_itself_is_not_its_answer():
+    question = "How many people will Nigeria have in 2050?"
+    assert not has_answer_type("Bis 2050 wächst Nigeria weiter.", "number", question)
+    assert has_answer_type("Nigeria hat 2050 fast 400 Millionen Einwohner.", "number", question)
+    who = "Who rents the house of Bryan Cranston?"
+    assert not has_answer_type("Das Haus von Bryan Cranston steht leer.", "person", who)
+    assert has_answer_type("Ich habe es an Bob Odenkirk vermietet.", "person", who)
