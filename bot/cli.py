@@ -402,7 +402,7 @@ def _eval_abstention(args: argparse.Namespace, settings: Settings, work_dir: Pat
 
 def _eval_answers(args: argparse.Namespace, settings: Settings, work_dir: Path, embedder) -> int:
     from bot.answer_eval import evaluate_answers, read_question_set, squad_questions
-    from bot.bench_corpus import read_gnad
+    from bot.bench.corpus import read_gnad
 
     if args.news:
         articles, questions = read_gnad(args.news), read_question_set(args.questions)

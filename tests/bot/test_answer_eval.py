@@ -118,3 +118,42 @@ def test_evaluate_answers_indexes_asks_and_reports_by_split_and_language(tmp_pat
     }
     assert set(report["by_split"]) == {"dev", "holdout"}
     assert report["by_split"]["dev"]["de"]["questions"] == 1
+
+
+def test_the_command_scores_a_news_csv_and_a_question_set(tmp_path, monkeypatch, capsys):
+    import bot.service
+    from bot import cli
+
+    monkeypatch.setattr(bot.service, "make_embedder", lambda settings: FakeEmbedder())
+    news = tmp_path / "news.csv"
+    news.write_text(
+        "Sport;'Rapid Wien trennt sich von Trainer Zoran Barišić. Er hatte den Verein drei Jahre betreut.'\n"
+        "Wirtschaft;'Bisher haben 18 Prozent der Arbeiter einen All-in-Vertrag, sagt die Arbeiterkammer.'\n",
+        encoding="utf-8",
+    )
+    questions = tmp_path / "set.jsonl"
+    rows = [
+        {
+            "id": "q1",
+            "language": "de",
+            "question": "Von welchem Trainer trennt sich Rapid Wien?",
+            "article_id": "gnad-0000",
+            "expected": ["Zoran Barišić"],
+            "split": "dev",
+        },
+        {
+            "id": "q2",
+            "language": "de",
+            "question": "Wann landete Apollo 11 auf dem Mond?",
+            "article_id": None,
+            "expected": [],
+            "split": "holdout",
+        },
+    ]
+    questions.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    argv = ["eval", "--answers", "--news", str(news), "--questions", str(questions)]
+    status = cli.main([*argv, "--work-dir", str(tmp_path / "work"), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert status == 0 and report["articles"] == 2
+    assert report["by_split"]["dev"]["de"]["answer_in_quote"] == 1.0
+    assert report["by_split"]["holdout"]["de"]["unanswerable"] == 1
