@@ -30,7 +30,8 @@ def format_table(result: dict) -> str:
         c = result["cold_ask"]
         lines.append(
             f"cold `pitwall ask`: {c['seconds_median']:.2f} s median ({c['seconds_min']:.2f} s best of "
-            f"{c['runs']}), peak RSS {c['peak_rss_mib_max']:.0f} MiB; before issue 11: "
+            f"{c['runs']}; {c['cpu_seconds_median']:.2f} CPU s), peak RSS {c['peak_rss_mib_max']:.0f} MiB; "
+            "before issue 11: "
             f"{before['cold_ask_s']} s, {before['cold_ask_peak_rss_mib']} MB"
         )
     if result.get("full_build") or result.get("cold_ask"):

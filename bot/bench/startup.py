@@ -61,8 +61,8 @@ def full_build(articles: Sequence[Article], settings: Settings, embedder: Embedd
 
 
 def cold_ask(index_dir: Path, settings: Settings, runs: int = 3) -> dict:
-    """`python -m bot ask` in a new process, `runs` times: wall seconds and peak RSS (of the child alone)."""
-    seconds, peaks = [], []
+    """`python -m bot ask` in a new process, `runs` times: wall and CPU seconds, peak RSS (of the child)."""
+    seconds, cpu, peaks = [], [], []
     env = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",
@@ -82,10 +82,13 @@ def cold_ask(index_dir: Path, settings: Settings, runs: int = 3) -> dict:
             out.seek(0)
             json.loads(out.read())  # one JSON document: the answer really came
         peaks.append(usage.ru_maxrss / 1024)  # KiB on Linux
+        cpu.append(usage.ru_utime + usage.ru_stime)
     return {
         "question": COLD_ASK_QUESTION,
         "runs": runs,
         "seconds_median": round(statistics.median(seconds), 2),
         "seconds_min": round(min(seconds), 2),
+        # CPU seconds of the child: about its wall time on an idle machine, whatever the load now
+        "cpu_seconds_median": round(statistics.median(cpu), 2),
         "peak_rss_mib_max": round(max(peaks), 1),
     }

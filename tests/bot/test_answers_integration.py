@@ -85,9 +85,20 @@ def test_date_filters_apply_to_search_and_answers(service):
         h.article_id == "test-porsche-wec"
         for h in service.search("Porsche Penske", k=5, until=dt.date(2024, 6, 1))
     )
-    late = service.ask("Was testet Ferrari in Barcelona?", since=dt.date(2025, 1, 1))
-    assert {c.article_id for c in late.citations} <= {"test-ferrari-f1", "test-rallye"}
     assert service.search("Ferrari", k=5, since=dt.date(2030, 1, 1)) == []
+    question = "Was testet Ferrari in Barcelona?"
+    late = service.ask(question, since=dt.date(2025, 1, 1))
+    assert not late.abstained  # the article that answers it is in the dates asked for, and is quoted
+    assert any(
+        c.article_id == "test-ferrari-f1" and "einen neuen Unterboden ausprobiert" in c.quote
+        for c in late.citations
+    ), [c.quote for c in late.citations]
+    assert all(c.published >= dt.date(2025, 1, 1) for c in late.citations)
+    early = service.ask(question, until=dt.date(2024, 12, 31))  # the same question before that article
+    assert all(
+        c.article_id != "test-ferrari-f1" and c.published <= dt.date(2024, 12, 31) for c in early.citations
+    )
+    assert all(ref.article_id != "test-ferrari-f1" for ref in early.closest)
 
 
 def test_no_chunk_is_longer_than_the_model_reads(service, real_embedder):

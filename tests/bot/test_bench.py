@@ -170,6 +170,7 @@ def test_a_cold_ask_runs_in_a_new_process_and_measures_it(tmp_path):
     result = cold_ask(tmp_path / "index", Settings(), runs=1)
 
     assert result["runs"] == 1 and 0 < result["seconds_min"] == result["seconds_median"] < 120
+    assert 0 < result["cpu_seconds_median"] < 120
     assert 50 < result["peak_rss_mib_max"] < 2000  # the child's own peak, not the test process's
     with pytest.raises(RuntimeError, match="exit status 1"):
         cold_ask(tmp_path / "missing", Settings(), runs=1)

@@ -117,22 +117,33 @@ def test_the_same_sentence_in_two_articles_is_shown_once_from_the_newest():
 
 
 def test_compose_answer_never_shows_a_quote_that_fails_the_check(tmp_path, monkeypatch):
-    write_article(
-        tmp_path / "c", "a", "Alpine", "Alpine plant keinen Einstieg in die IMSA. Famin nennt es eine Idee."
-    )
+    texts = {
+        "a": "Alpine plant keinen Einstieg in die IMSA. Famin nennt es eine Idee.",
+        "b": "Für Alpine bleibt die IMSA vorerst tabu, sagt Teamchef Famin.",
+    }
+    for name, text in texts.items():
+        write_article(tmp_path / "c", name, name, text)
     build_index(tmp_path / "c", tmp_path / "i", model_id="fake", get_embedder=lambda: FAKE)
     searcher = Searcher(load_index(tmp_path / "i", model_id="fake"), FAKE)
-    honest = compose_answer(searcher, "Plant Alpine einen Einstieg in die IMSA?", min_evidence=0.0)
-    assert honest.citations and not honest.abstained
+    question = "Plant Alpine einen Einstieg in die IMSA?"
+    honest = compose_answer(searcher, question, min_evidence=0.0)
+    assert not honest.abstained and len(honest.citations) >= 2
+    assert all(c.quote in texts[c.article_id] for c in honest.citations)
+    forged = honest.citations[0].quote
 
-    def tampered(*args, **kwargs):
-        return [dataclasses.replace(q, text=q.text.replace("keinen", "einen")) for q in real(*args, **kwargs)]
+    def tampered(*args, **kwargs):  # the first quote no longer matches the article, the others still do
+        quotes = real(*args, **kwargs)
+        assert quotes[0].text == forged
+        return [dataclasses.replace(quotes[0], text=forged.replace("IMSA", "WEC", 1)), *quotes[1:]]
 
     real = answers.select_quotes
     monkeypatch.setattr(answers, "select_quotes", tampered)
-    answer = compose_answer(searcher, "Plant Alpine einen Einstieg in die IMSA?", min_evidence=0.0)
-    assert all(c.quote in searcher.store.data.articles[0].text for c in answer.citations)
-    assert answer.abstained and not answer.citations
+    answer = compose_answer(searcher, question, min_evidence=0.0)
+    assert not answer.abstained
+    assert [c.quote for c in answer.citations] == [
+        c.quote for c in honest.citations[1:]
+    ]  # the rest, verbatim
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))  # numbered afresh
 
 
 @pytest.mark.parametrize(
