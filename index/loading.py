@@ -288,7 +288,7 @@ def _read(path: Path, max_file_bytes: int) -> bytes:
         raise _Rejected(f"cannot read file: {reason}") from error
     if b"\x00" in data:
         raise _Rejected("binary file (contains NUL bytes); expected UTF-8 text")
-    if not data.strip():
+    if not data.removeprefix(b"\xef\xbb\xbf").strip():  # a BOM alone is empty too
         raise _Rejected("empty file (nothing but whitespace); expected an article")
     return data
 

@@ -307,6 +307,7 @@ def test_jsonl_line_that_is_not_utf8(tmp_path: Path) -> None:
         ("a.md", b"", None, "empty file"),
         ("a.txt", b" \n\t\r\n ", None, "empty file"),
         ("a.jsonl", b"\n\n", None, "empty file"),
+        ("a.jsonl", b"\xef\xbb\xbf", None, "empty file"),  # a BOM alone
         ("a.html", b"<html>\x00\x00</html>", None, "binary file (contains NUL bytes)"),
         ("a.md", "Titel\n\nText".encode("utf-16"), None, "binary file"),
         ("a.md", b"---\ntitle: T\nurl: [unclosed\n---\nText.", 4, "front matter is not valid YAML"),
