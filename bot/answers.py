@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from bot.quotes import Question, is_verbatim, select_quotes, text_fragment_link
 from bot.settings import MIN_EVIDENCE
 from index.language import detect_language
@@ -146,10 +148,14 @@ def compose_answer(
     return Answer(question, language, False, answered, citations)
 
 
-def read_question(searcher: Searcher, question: str, context: str = "") -> Question:
-    """The question (after `context`, an earlier question of the conversation) as vector and concepts."""
+def read_question(
+    searcher: Searcher, question: str, context: str = "", vector: np.ndarray | None = None
+) -> Question:
+    """The question (after `context`, an earlier question of the conversation) as vector and concepts;
+    `vector` when the caller embedded it already (evaluations embed all questions in one batch)."""
     text = f"{context.strip()}\n{question}" if context.strip() else question
-    vector = searcher.embedder.embed_queries([text])[0]
+    if vector is None:
+        vector = searcher.embedder.embed_queries([text])[0]
     return Question.of(text, vector, searcher.concepts(text), searcher.idf, asks=question)
 
 

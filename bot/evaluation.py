@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.answers import PASSAGES_TO_READ, best_evidence
-from bot.quotes import Question
+from bot.answers import PASSAGES_TO_READ, best_evidence, read_question
 from bot.service import AnswerService
 from bot.settings import Settings
 from index.embedding import Embedder
@@ -210,7 +209,7 @@ def evaluate_abstention(
     )
     evidence = []
     for question, vector in zip(questions, vectors, strict=True):
-        asked = Question.of(question.text, vector, searcher.concepts(question.text), searcher.idf)
+        asked = read_question(searcher, question.text, vector=vector)
         hits = searcher.search(
             question.text, PASSAGES_TO_READ, query_vector=vector, concepts=list(asked.concepts)
         )
