@@ -114,7 +114,8 @@ def answer_type(question: str) -> str | None:
     """The kind of answer `question` asks for: "number", "money", "share", "duration", "date", "reason",
     "place", "name", "yes-no" or None. The question word that stands first decides ("Which aid group runs
     the centre where ...?" asks for a name, not a place)."""
-    found = [(m.start(), i, kind) for i, (kind, pattern) in enumerate(_QUESTION) if (m := pattern.search(question))]
+    matches = [(pattern.search(question), i, kind) for i, (kind, pattern) in enumerate(_QUESTION)]
+    found = [(match.start(), i, kind) for match, i, kind in matches if match]
     if found:
         return min(found)[2]
     if _YES_NO.match(question) and not question.lower().startswith("was "):
