@@ -180,3 +180,22 @@ def test_bad_sizes_are_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["bench", "--sizes", "10k"])
     assert exit_.value.code == cli.EXIT_USAGE and "like 1000,10000" in capsys.readouterr().err
+
+
+def test_a_measured_command_reports_its_own_peak_memory_not_its_parents(tmp_path):
+    """Linux carries a parent's peak RSS into a forked child's ru_maxrss: the bench process after a build holds
+    about 1 GB, which must not show up as the cold ask's memory."""
+    import sys
+
+    from bot.bench.startup import measure_command
+
+    ballast = np.ones(400 * 2**20, dtype=np.uint8)  # 400 MiB resident in this (parent) process
+    allocate = "import sys; b = bytearray(60 * 2**20); print(len(b)); sys.exit(3)"
+    with (tmp_path / "out").open("w+b") as out:
+        measured = measure_command([sys.executable, "-c", allocate], tmp_path, {}, out)
+        out.seek(0)
+        printed = out.read()
+
+    assert ballast.sum() == 400 * 2**20
+    assert printed == b"62914560\n" and measured.returncode == 3 and measured.seconds > 0
+    assert 60 < measured.peak_rss_mib < 150  # the child's 60 MiB and an interpreter, not the parent's 400
