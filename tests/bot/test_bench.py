@@ -183,8 +183,8 @@ def test_bad_sizes_are_a_usage_error(capsys):
 
 
 def test_a_measured_command_reports_its_own_peak_memory_not_its_parents(tmp_path):
-    """Linux carries a parent's peak RSS into a forked child's ru_maxrss: the bench process after a build holds
-    about 1 GB, which must not show up as the cold ask's memory."""
+    """Linux carries a parent's peak RSS into a forked child's ru_maxrss: the bench process after a build
+    holds about 1 GB, which must not show up as the cold ask's memory."""
     import sys
 
     from bot.bench.startup import measure_command
