@@ -64,8 +64,8 @@ def full_build(articles: Sequence[Article], settings: Settings, embedder: Embedd
 
 # Linux keeps a process's peak RSS (ru_maxrss) across fork and exec: a child starts from the high-water mark
 # of the process that forked it, so a bench that has just built an index (1 GB) would lend it to the cold ask
-# it starts. A small launcher process (a bare interpreter, ~10 MB) in between starts the command and reports the
-# command's own resource usage to a file.
+# it starts. A small launcher process (a bare interpreter, ~10 MB) in between starts the command and reports
+# the command's own resource usage to a file.
 _LAUNCHER = """
 import json, os, sys, time
 report, command = sys.argv[1], sys.argv[2:]
