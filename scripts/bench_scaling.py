@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from bot.bench.corpus import DEFAULT_GNAD, ReusedVectors, articles_for_size, read_gnad, write_corpus
-from bot.bench.run import QUESTIONS, _base_vectors
+from bot.bench.run import QUESTIONS, base_vectors
 from bot.bench.stats import percentile
 from bot.service import AnswerService, embedder_recipe, make_embedder
 from bot.settings import Settings
@@ -57,7 +57,7 @@ def bench_stores(sizes: list[int], gnad: Path, work: Path, rounds: int, articles
     base, chunks = base_chunks(settings, embedder, gnad, articles)
     texts = [text for article in chunks for text in article]
     units = [a.text[s:e] for a in base for s, e in quote_units(a.text)]
-    vectors = _base_vectors(embedder, settings.model_id, texts + units, work, log)
+    vectors = base_vectors(embedder, settings, base, texts + units, work, log)
     results = []
     for size in sizes:
         folder = work / f"stores-{size}"

@@ -155,3 +155,85 @@ def test_sharding_required_is_a_clear_error(tmp_path: Path, caplog: pytest.LogCa
     with caplog.at_level(logging.ERROR):
         assert asyncio.run(attempt()) == ExitCode.ERROR
     assert "requires sharding" in caplog.text and "PITWALL_SHARD_COUNT" in caplog.text
+
+
+class _SlowLoading(StandInService):
+    """A service whose model and index load until the test releases them (or fail to, with `error`)."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        super().__init__(list(ARTICLES))
+        self.release = threading.Event()
+        self.error = error
+
+    def load(self) -> None:
+        super().load()
+        assert self.release.wait(30)
+        if self.error is not None:
+            raise self.error
+
+
+async def _until(condition, what: str) -> None:  # noqa: ANN001
+    for _ in range(3000):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"not {what} in 30 s")
+
+
+def test_ready_once_loaded_and_the_servers_arrived_without_sitting_out_discords_wait(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The model and index load while the bot connects; it says ready when both are done and every server of
+    READY has arrived, not guild_ready_timeout after the last one (60 s here; discord.py's default is 2 s)."""
+    service = _SlowLoading()
+
+    async def attempt() -> int:
+        local = LocalDiscord("the-token")
+        local.add_guild()
+        base = await local.start()
+        try:
+            settings = BotSession(service, tmp_path).settings(token="the-token", api_base=base)
+            bot = build_bot(settings, service, sync_retry_seconds=(), guild_ready_timeout=60)
+            serving = asyncio.create_task(serve(bot, prepare(settings)))
+            await _until(lambda: bot.guilds and not any(g.unavailable for g in bot.guilds), "connected")
+            assert service.calls == [("load", "")]  # loading began before the gateway was up
+            await asyncio.sleep(0.2)
+            assert "ready as" not in caplog.text  # connected, servers here, but the model still loads
+            service.release.set()
+            await _until(lambda: "ready as" in caplog.text, "ready")
+            assert not bot.is_ready()  # discord.py still waits for more servers
+            assert caplog.text.index("model and index loaded") < caplog.text.index("ready as")
+            await bot.stop_gracefully("test stop")
+            return await asyncio.wait_for(serving, 30)
+        finally:
+            await local.stop()
+
+    with caplog.at_level(logging.INFO, logger="bot"):
+        assert asyncio.run(attempt()) == ExitCode.OK
+    assert caplog.text.count("ready as") == 1
+
+
+def test_a_failed_load_closes_the_connection_and_is_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = _SlowLoading(error=RuntimeError("the index is damaged"))
+
+    async def attempt() -> None:
+        local = LocalDiscord("the-token")
+        local.add_guild()
+        base = await local.start()
+        try:
+            settings = BotSession(service, tmp_path).settings(token="the-token", api_base=base)
+            bot = build_bot(settings, service, sync_retry_seconds=(), guild_ready_timeout=0.05)
+            serving = asyncio.create_task(serve(bot, prepare(settings)))
+            await _until(bot.is_ready, "connected")  # discord.py is ready; Pitwall waits for the model
+            service.release.set()
+            with pytest.raises(RuntimeError, match="the index is damaged"):
+                await asyncio.wait_for(serving, 30)
+            assert bot.is_closed()
+        finally:
+            await local.stop()
+
+    with caplog.at_level(logging.INFO, logger="bot"):
+        asyncio.run(attempt())
+    assert "ready as" not in caplog.text

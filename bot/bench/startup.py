@@ -12,7 +12,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from bot.bench.corpus import write_corpus
 from bot.settings import Settings
@@ -60,9 +62,48 @@ def full_build(articles: Sequence[Article], settings: Settings, embedder: Embedd
     }
 
 
+# Linux keeps a process's peak RSS (ru_maxrss) across fork and exec: a child starts from the high-water mark
+# of the process that forked it, so a bench that has just built an index (1 GB) would lend it to the cold ask
+# it starts. A small launcher process (a bare interpreter, ~10 MB) in between starts the command and reports
+# the command's own resource usage to a file.
+_LAUNCHER = """
+import json, os, sys, time
+report, command = sys.argv[1], sys.argv[2:]
+started = time.perf_counter()
+pid = os.posix_spawnp(command[0], command, os.environ)
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - started
+with open(report, "w") as out:
+    json.dump({"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+               "peak_rss_kib": usage.ru_maxrss, "returncode": os.waitstatus_to_exitcode(status)}, out)
+"""
+
+
+@dataclass(frozen=True)
+class Measured:
+    returncode: int
+    seconds: float  # wall time from start to exit
+    cpu_seconds: float  # user + system time of the command (its threads and waited-for children)
+    peak_rss_mib: float  # the command's own peak resident set size
+
+
+def measure_command(command: Sequence[str], cwd: Path, env: dict[str, str], stdout: IO[bytes]) -> Measured:
+    """Run `command` to its end and measure it; its standard output goes to `stdout`, its errors nowhere."""
+    with tempfile.TemporaryDirectory(prefix="pitwall-bench-measure-") as folder:
+        report = Path(folder) / "usage.json"
+        launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(report), *command]
+        subprocess.run(launcher, cwd=cwd, env=env, stdout=stdout, stderr=subprocess.DEVNULL, check=True)
+        usage = json.loads(report.read_text())
+    return Measured(
+        returncode=usage["returncode"],
+        seconds=usage["seconds"],
+        cpu_seconds=usage["cpu_seconds"],
+        peak_rss_mib=usage["peak_rss_kib"] / 1024,  # KiB on Linux
+    )
+
+
 def cold_ask(index_dir: Path, settings: Settings, runs: int = 3) -> dict:
     """`python -m bot ask` in a new process, `runs` times: wall and CPU seconds, peak RSS (of the child)."""
-    seconds, cpu, peaks = [], [], []
     env = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",
@@ -70,25 +111,22 @@ def cold_ask(index_dir: Path, settings: Settings, runs: int = 3) -> dict:
         "PITWALL_EMBEDDING_BACKEND": settings.embedding_backend,
     }
     command = [sys.executable, "-m", "bot", "ask", COLD_ASK_QUESTION, "--index", str(index_dir), "--json"]
+    runs_measured = []
     for _ in range(runs):
         with tempfile.TemporaryFile() as out:
-            started = time.perf_counter()
-            child = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.DEVNULL)
-            _, status, usage = os.wait4(child.pid, 0)
-            seconds.append(time.perf_counter() - started)
-            child.returncode = os.waitstatus_to_exitcode(status)
-            if child.returncode != 0:
-                raise RuntimeError(f"the cold ask failed with exit status {child.returncode}: {command}")
+            measured = measure_command(command, REPO, env, out)
+            if measured.returncode != 0:
+                raise RuntimeError(f"the cold ask failed with exit status {measured.returncode}: {command}")
             out.seek(0)
             json.loads(out.read())  # one JSON document: the answer really came
-        peaks.append(usage.ru_maxrss / 1024)  # KiB on Linux
-        cpu.append(usage.ru_utime + usage.ru_stime)
+        runs_measured.append(measured)
+    seconds = [m.seconds for m in runs_measured]
     return {
         "question": COLD_ASK_QUESTION,
         "runs": runs,
         "seconds_median": round(statistics.median(seconds), 2),
         "seconds_min": round(min(seconds), 2),
         # CPU seconds of the child: about its wall time on an idle machine, whatever the load now
-        "cpu_seconds_median": round(statistics.median(cpu), 2),
-        "peak_rss_mib_max": round(max(peaks), 1),
+        "cpu_seconds_median": round(statistics.median(m.cpu_seconds for m in runs_measured), 2),
+        "peak_rss_mib_max": round(max(m.peak_rss_mib for m in runs_measured), 1),
     }

@@ -45,6 +45,8 @@ class _Pitwall:
     admission: Admission
     sync_retry_seconds: Sequence[float]
     sync_task: asyncio.Task[bool] | None
+    loading: asyncio.Task[None] | None  # the model and index, loading while the gateway connects
+    _said_ready: bool
 
     def _setup(
         self,
@@ -60,6 +62,8 @@ class _Pitwall:
         self.admission = admission
         self.sync_retry_seconds = sync_retry_seconds
         self.sync_task = None
+        self.loading = None
+        self._said_ready = False
 
     async def setup_hook(self) -> None:
         bot: commands.Bot = self  # type: ignore[assignment]
@@ -121,9 +125,33 @@ class _Pitwall:
             self.sync_task.cancel()
         await super().close()  # type: ignore[misc]
 
+    async def on_connect(self) -> None:
+        """A new gateway session (READY): the servers it lists arrive next."""
+        self._said_ready = False
+        await self._ready_if_able()
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        await self._ready_if_able()
+
     async def on_ready(self) -> None:
+        """discord.py's ready: every shard connected, then guild_ready_timeout (2 s) without a new server."""
+        await self._ready_if_able(waited=True)
+
+    async def _ready_if_able(self, *, waited: bool = False) -> None:
+        """Say "ready" once per session as soon as the bot can answer: the model and index are loaded and
+        every server of the session has arrived (the unsharded bot need not sit out discord.py's 2 s after
+        the last one; the sharded bot waits for discord.py's ready, which covers all its shards)."""
         bot: commands.Bot = self  # type: ignore[assignment]
-        log.info("ready as %s in %d server(s)", bot.user, len(bot.guilds))
+        waiting = isinstance(bot, commands.AutoShardedBot) or any(g.unavailable for g in bot.guilds)
+        if waiting and not waited:
+            return
+        if self.loading is not None:
+            await asyncio.wait({self.loading})
+            if self.loading.cancelled() or self.loading.exception() is not None:
+                return  # serve() reports the failure and closes the bot
+        if not self._said_ready:
+            self._said_ready = True
+            log.info("ready as %s in %d server(s)", bot.user, len(bot.guilds))
 
     async def on_message(self, message: discord.Message) -> None:
         """No prefix commands: questions in chat are answered by the Chat cog's listener."""

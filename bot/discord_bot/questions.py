@@ -24,7 +24,8 @@ from index.errors import UserError
 
 class Questions(commands.Cog):
     """Every command answers within Discord's 3 s: /ask and /search defer, then wait in the server's queue;
-    /source and /status defer too (the service is loaded before the bot connects, so they are quick)."""
+    /source and /status defer too (the service loads while the bot connects, before it says ready, so they
+    are quick)."""
 
     def __init__(self, service: AnswerService, store: AnswerStore, admission: Admission) -> None:
         self.service = service

@@ -61,17 +61,14 @@ def prepare(settings: DiscordSettings) -> str:
 
 
 async def serve(bot: Bot, token: str, *, handle_signals: bool = False) -> int:
-    """Log in, load the model and index, connect, and run until the bot is closed (by a stop signal with
-    `handle_signals`); the exit status says how it ended."""
+    """Log in, then load the model and index while connecting, and run until the bot is closed (by a stop
+    signal with `handle_signals`); the exit status says how it ended."""
     try:
         async with bot:
             await bot.login(token)  # a wrong token fails here, before the model is loaded
-            started = time.perf_counter()
-            await asyncio.to_thread(bot.service.load)  # ready only when it can answer
-            log.info("model and index loaded in %.1f s; connecting", time.perf_counter() - started)
             if handle_signals:
                 _stop_on_signals(bot)
-            await bot.connect()
+            await _connect_while_loading(bot)
     except discord.LoginFailure:
         log.error(
             "Discord rejected DISCORD_TOKEN (401 Unauthorized). Copy the bot token again from the "
@@ -97,6 +94,26 @@ async def serve(bot: Bot, token: str, *, handle_signals: bool = False) -> int:
             return ExitCode.ERROR
         raise
     return ExitCode.OK
+
+
+async def _connect_while_loading(bot: Bot) -> None:
+    """Connect to the gateway while a thread loads the model and the index: the bot says it is ready only
+    once both are done (`on_ready` and friends wait for `bot.loading`). A failed load closes the bot."""
+
+    def load() -> None:
+        started = time.perf_counter()
+        bot.service.load()
+        log.info("model and index loaded in %.1f s", time.perf_counter() - started)
+
+    bot.loading = asyncio.create_task(asyncio.to_thread(load), name="pitwall-load")
+    connecting = asyncio.create_task(bot.connect(), name="pitwall-connect")
+    try:
+        await bot.loading
+    except BaseException:
+        await bot.close()
+        await asyncio.gather(connecting, return_exceptions=True)
+        raise
+    await connecting
 
 
 def _stop_on_signals(bot: Bot) -> None:

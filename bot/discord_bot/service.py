@@ -15,7 +15,7 @@ from index.documents import Article
 class AnswerService(Protocol):
     """All methods block (CPU work): the adapter calls them with `asyncio.to_thread`."""
 
-    def load(self) -> None: ...  # the model and the index, once; the bot calls it before connecting
+    def load(self) -> None: ...  # the model and the index, once; the bot calls it while connecting
 
     def ask(
         self, question: str, *, context: str = "", since: dt.date | None = None, until: dt.date | None = None

@@ -180,3 +180,76 @@ def test_bad_sizes_are_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["bench", "--sizes", "10k"])
     assert exit_.value.code == cli.EXIT_USAGE and "like 1000,10000" in capsys.readouterr().err
+
+
+def test_a_measured_command_reports_its_own_peak_memory_not_its_parents(tmp_path):
+    """Linux carries a parent's peak RSS into a forked child's ru_maxrss: the bench process after a build
+    holds about 1 GB, which must not show up as the cold ask's memory."""
+    import sys
+
+    from bot.bench.startup import measure_command
+
+    ballast = np.ones(400 * 2**20, dtype=np.uint8)  # 400 MiB resident in this (parent) process
+    allocate = "import sys; b = bytearray(60 * 2**20); print(len(b)); sys.exit(3)"
+    with (tmp_path / "out").open("w+b") as out:
+        measured = measure_command([sys.executable, "-c", allocate], tmp_path, {}, out)
+        out.seek(0)
+        printed = out.read()
+
+    assert ballast.sum() == 400 * 2**20
+    assert printed == b"62914560\n" and measured.returncode == 3 and measured.seconds > 0
+    assert 60 < measured.peak_rss_mib < 150  # the child's 60 MiB and an interpreter, not the parent's 400
+
+
+class _CountingEmbedder(FakeEmbedder):
+    """The fake embedder that records every passage text it embeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.passages: list[str] = []
+
+    def embed_passages(self, texts):
+        self.passages += texts
+        return super().embed_passages(texts)
+
+
+def test_without_sizes_the_base_texts_are_not_embedded(gnad, tmp_path):
+    embedder = _CountingEmbedder()
+    options = BenchOptions(
+        gnad=gnad, work_dir=tmp_path / "work", sizes=(), vector_sizes=(), build_articles=0, cold_asks=0
+    )
+    result = run_bench(options, Settings(), embedder)
+
+    assert result["sizes"] == [] and result["full_build"] is None
+    assert len(embedder.passages) == result["corpus"]["base_chunks"]  # the throughput sample alone
+    assert not list((tmp_path / "work").glob("base-vectors-*"))
+
+
+@pytest.mark.parametrize("build_articles", [None, 0])
+def test_the_sizes_take_the_base_vectors_from_one_build_of_the_base_articles(gnad, tmp_path, build_articles):
+    """With the full build (all articles) or without it (then a build of its own), every base chunk and quote
+    unit is embedded once after the throughput sample, never a second time on its own for the sizes."""
+    from collections import Counter
+
+    from index.sentences import quote_units
+
+    embedder = _CountingEmbedder()
+    options = BenchOptions(
+        gnad=gnad,
+        work_dir=tmp_path / "work",
+        sizes=(12,),
+        vector_sizes=(),
+        rounds=1,
+        build_articles=build_articles,
+        cold_asks=0,
+    )
+    result = run_bench(options, Settings(), embedder)
+
+    embedded = Counter(embedder.passages[result["corpus"]["base_chunks"] :])  # after the throughput sample
+    units = [text[start:end] for text in TEXTS for start, end in quote_units(text)]
+    base = {
+        text: count for text, count in embedded.items() if not text.startswith(("Fassung", "Aktualisiert"))
+    }
+    assert all(embedded[text] == 1 for text in units) and set(base.values()) == {1}
+    assert len(list((tmp_path / "work").glob("base-vectors-*"))) == 1
+    assert not (tmp_path / "work" / "base-build").exists()
