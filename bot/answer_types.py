@@ -17,8 +17,9 @@ _ASKS = (  # the question word standing first in the question decides; English a
     (
         "money",
         r"\b(how much (money|did|does|do|will|would|is|was|are|were)\b.{0,40}\b(cost|pay|paid|spen[dt]|earn|"
-        r"charge|worth|price|invest)|how much money|what (price|amount of money|sum)|"
-        r"wie viel (geld|kostet|kosten|kostete|verlangt|verdient|zahlt|bezahlt)|was kostet|welchen? betrag)",
+        r"charge|worth|price|invest)|how much (\w+ )?money|what (price|amount of money|sum)|"
+        r"wie viel (\w+ )?geld|wie viel\b.{0,40}\b(kostet|kosten|kostete|verlangt|verdient|zahlt|bezahlt|gezahlt)|"
+        r"was kostet|welchen? betrag)",
     ),
     (
         "share",
@@ -56,6 +57,11 @@ _ASKS = (  # the question word standing first in the question decides; English a
     # "Which court ...?": no pattern tells what answers it, but a "where" later in it does not either
     ("which", r"\b(which|welche[mnrs]?)\b"),
 )
+# Kinds of answer a quote must state for the question to count as answered: quotes about the right deal that
+# name no amount of money do not say what it cost. (Numbers, dates and names are in nearly every news
+# sentence, so their absence says little.)
+MUST_STATE = frozenset({"money"})
+
 _QUESTION = [(kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in _ASKS]
 _TOKEN = re.compile(r"\w+")
 
