@@ -18,8 +18,8 @@ _ASKS = (  # the question word standing first in the question decides; English a
         "money",
         r"\b(how much (money|did|does|do|will|would|is|was|are|were)\b.{0,40}\b(cost|pay|paid|spen[dt]|earn|"
         r"charge|worth|price|invest)|how much (\w+ )?money|what (price|amount of money|sum)|"
-        r"wie viel (\w+ )?geld|wie viel\b.{0,40}\b(kostet|kosten|kostete|verlangt|verdient|zahlt|bezahlt|gezahlt)|"
-        r"was kostet|welchen? betrag)",
+        r"wie viel (\w+ )?geld|was kostet|welchen? betrag|"
+        r"wie viel\b.{0,40}\b(kostet|kosten|kostete|verlangt|verdient|zahlt|bezahlt|gezahlt))",
     ),
     (
         "share",
