@@ -124,8 +124,8 @@ _YES_NO = re.compile(  # a question that starts with its verb: "Is Alpine enteri
 
 def answer_type(question: str) -> str | None:
     """The kind of answer `question` asks for: "number", "money", "share", "age", "duration", "date",
-    "reason", "place", "name", "which", "yes-no" or None. The question word that stands first decides ("Which aid group runs
-    the centre where ...?" asks for a name, not a place)."""
+    "reason", "place", "name", "which", "yes-no" or None. The question word that stands first decides
+    ("Which aid group runs the centre where ...?" does not ask for a place)."""
     matches = [(pattern.search(question), i, kind) for i, (kind, pattern) in enumerate(_QUESTION)]
     found = [(match.start(), i, kind) for match, i, kind in matches if match]
     if found:
