@@ -1,32 +1,67 @@
-"""What a question asks for (a number, a date, a person, a place) and whether a sentence holds one.
+"""What a question asks for (a number, an amount, a date, a name, a place, a reason) and whether a sentence
+holds one.
 
-A sentence that answers "how many" holds a number; one that answers "wann" holds a date; a yes-no
-question ("Is Alpine entering IMSA?") is answered by what the article says first. This is a feature of
-sentence scoring, not a filter: a sentence without a date may still answer a "when".
+A sentence that answers "how many" holds a number; "how much money" an amount of money; "wann" a date;
+"which court" a name; "warum" a reason; a yes-no question ("Is Alpine entering IMSA?") is answered by what
+the article says first. This is a feature of sentence scoring, not a filter: a sentence without a date may
+still answer a "when".
 """
 
 from __future__ import annotations
 
 import re
 
-_ASKS = (  # the first pattern that matches a question decides; English and German
+_PLACE_NOUNS = r"(city|country|town|state|region|place|stadt|land|ort|region|staat|bundesland|gemeinde)"
+_TIME_NOUNS = r"(year|date|day|month|time|jahr|tag|monat|datum|zeitpunkt)"
+_ASKS = (  # the question word standing first in the question decides; English and German
+    (
+        "money",
+        r"\b(how much (money|did|does|do|will|would|is|was|are|were)\b.{0,40}\b(cost|pay|paid|spen[dt]|earn|"
+        r"charge|worth|price|invest)|how much (\w+ )?money|what (price|amount of money|sum)|"
+        r"wie viel (\w+ )?geld|was kostet|welchen? betrag|"
+        r"wie viel\b.{0,40}\b(kostet|kosten|kostete|verlangt|verdient|zahlt|bezahlt|gezahlt))",
+    ),
+    (
+        "share",
+        r"\b(what (percentage|share|proportion)|how many percent|wie viel prozent|wie viele prozent|"
+        r"welchen? anteil)",
+    ),
+    (
+        "duration",
+        r"\b(how long|for how many (years|months|weeks|days|hours)|wie lange?|seit wie vielen)\b",
+    ),
     (
         "number",
-        r"\b(how (many|much|old|long|far|high|big|large|often)|what (percentage|share|number|amount)|"
-        r"wie (viele?|viel|alt|lange?|weit|hoch|groß|oft|stark)|wieviele?|welchen? (anteil|betrag))\b",
+        r"\b(how (many|much|old|far|high|big|large|often|fast)|what (number|amount)|"
+        r"wie (viele?|viel|alt|weit|hoch|groß|oft|stark|schnell)|wieviele?)\b",
     ),
     (
         "date",
-        r"\b(when|what (year|date|day|month|time)|in which (year|month)|since when|wann|seit wann|"
-        r"(in |an )?welche[mn]? (jahr|tag|monat|datum))\b",
+        rf"\b(when|what {_TIME_NOUNS}|(in|on) which {_TIME_NOUNS}|since when|wann|seit wann|"
+        rf"(in |an |seit )?welche[mnrs]? {_TIME_NOUNS})\b",
     ),
-    ("person", r"\b(who|whom|whose|wer|wem|wen|wessen)\b"),
+    (
+        "reason",
+        r"\b(why|for what reason|what was the reason|warum|wieso|weshalb|weswegen|aus welche[mn] grund)\b",
+    ),
     (
         "place",
-        r"\b(where|in which (city|country|town|state|region)|wo|wohin|woher|"
-        r"in welche[mr]? (stadt|land|ort|region))\b",
+        rf"\b(where|(in |from |to )?which {_PLACE_NOUNS}|wo|wohin|woher|(in |aus |nach )?welche[mnrs]? "
+        rf"{_PLACE_NOUNS})\b",
     ),
+    (
+        "name",  # whose answer is a name: a person, a company, a court, a title
+        r"\b(who|whom|whose|wer|wem|wen|wessen|what(\W+s| is| was) the (name|title)|"
+        r"wie (heißt|hieß|heißen|lautet|nennt sich))\b",
+    ),
+    # "Which court ...?": no pattern tells what answers it, but a "where" later in it does not either
+    ("which", r"\b(which|welche[mnrs]?)\b"),
 )
+# Kinds of answer a quote must state for the question to count as answered: quotes about the right deal that
+# name no amount of money do not say what it cost. (Numbers, dates and names are in nearly every news
+# sentence, so their absence says little.)
+MUST_STATE = frozenset({"money"})
+
 _QUESTION = [(kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in _ASKS]
 _TOKEN = re.compile(r"\w+")
 
@@ -42,17 +77,34 @@ _NUMBER_WORDS = (
     "zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|zwanzig|dreißig|hundert|tausend|"
     "million|millionen|milliarde|milliarden|dutzend|hälfte|drittel|viertel"
 )
+_NUMBER = rf"(\d|\b({_NUMBER_WORDS})\b)"
 _HOLDS = {
-    "number": re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.IGNORECASE),
+    "number": re.compile(_NUMBER, re.IGNORECASE),
+    "money": re.compile(
+        rf"{_NUMBER}[\d.,\s]*(mio\.?|mrd\.?|millionen|milliarden|tausend)?\s*(euro|dollar|franken|pfund|€|\$|eur\b|usd)"
+        r"|(€|\$)\s?\d",
+        re.IGNORECASE,
+    ),
+    "share": re.compile(
+        rf"{_NUMBER}[\d.,\s]*(prozent|%|percent)|\b(hälfte|drittel|viertel)\b", re.IGNORECASE
+    ),
+    "duration": re.compile(
+        rf"{_NUMBER}[\d.,\s]*\w*(jahr|monat|woche|tag|stunde|minute|sekunde|year|month|week|day|hour)",
+        re.IGNORECASE,
+    ),
     "date": re.compile(
         rf"\b(1[5-9]\d\d|20\d\d)\b|\b\d{{1,2}}\.\s?({_MONTHS})|\b({_MONTHS}|{_WEEKDAYS})\b|"
         r"\b(gestern|heute|morgen|vorgestern|jahrhundert|jahrzehnt)",
         re.IGNORECASE,
     ),
     # Two capitalised words in a row, not at the start of the sentence: a full name or an organisation.
-    "person": re.compile(r"(?<=[\w,;:] )[A-ZÄÖÜ][\w'’-]+ (?:(?:von|van|de|der) )?[A-ZÄÖÜ][\w'’-]+"),
+    "name": re.compile(r"(?<=[\w,;:] )[A-ZÄÖÜ][\w'’-]+ (?:(?:von|van|de|der) )?[A-ZÄÖÜ][\w'’-]+"),
     # A capitalised word after a preposition of place.
     "place": re.compile(r"\b(in|im|nach|aus|bei|vor|von|at|from|near) (der |dem |den )?[A-ZÄÖÜ]\w+"),
+    "reason": re.compile(
+        r"\b(weil|denn|wegen|aufgrund|grund|gründen|daher|deshalb|zurückzuführen|because|due to|reason)\b",
+        re.IGNORECASE,
+    ),
 }
 
 
@@ -65,11 +117,16 @@ _YES_NO = re.compile(  # a question that starts with its verb: "Is Alpine enteri
 
 
 def answer_type(question: str) -> str | None:
-    """The kind of answer `question` asks for: "number", "date", "person", "place", "yes-no" or None."""
-    kind = next((kind for kind, pattern in _QUESTION if pattern.search(question)), None)
-    if kind is None and _YES_NO.match(question) and not question.lower().startswith("was "):
+    """The kind of answer `question` asks for: "number", "money", "share", "duration", "date", "reason",
+    "place", "name", "yes-no" or None. The question word that stands first decides ("Which aid group runs
+    the centre where ...?" asks for a name, not a place)."""
+    matches = [(pattern.search(question), i, kind) for i, (kind, pattern) in enumerate(_QUESTION)]
+    found = [(match.start(), i, kind) for match, i, kind in matches if match]
+    if found:
+        return min(found)[2]
+    if _YES_NO.match(question) and not question.lower().startswith("was "):
         return "yes-no"
-    return kind
+    return None
 
 
 def has_answer_type(sentence: str, kind: str | None, question: str = "") -> bool:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.quotes import Question, is_verbatim, select_quotes, text_fragment_link
+from bot.answer_types import MUST_STATE, has_answer_type
+from bot.quotes import Question, Quote, is_verbatim, select_quotes, text_fragment_link
 from bot.settings import MIN_EVIDENCE
 from index.language import detect_language
 from index.search import Hit, Searcher
@@ -129,7 +130,7 @@ def compose_answer(
     quotes = [
         q for q in select_quotes(asked, hits, searcher.units_of, searcher.idf, MAX_QUOTES) if is_verbatim(q)
     ]
-    if not quotes:
+    if not quotes or not _states_what_is_asked(asked, quotes):
         return Answer(question, language, True, abstained, closest=_closest(hits))
     citations = tuple(
         Citation(
@@ -157,6 +158,16 @@ def read_question(
     if vector is None:
         vector = searcher.embedder.embed_queries([text])[0]
     return Question.of(text, vector, searcher.concepts(text), searcher.idf, asks=question)
+
+
+def _states_what_is_asked(question: Question, quotes: list[Quote]) -> bool:
+    """False when the question asks for a kind of answer a quote must state (MUST_STATE: "how much did it
+    cost") and no quote from the best quote's article states one (another deal's price is no answer)."""
+    kind = question.answer_type
+    best = quotes[0].article.id
+    return kind not in MUST_STATE or any(
+        q.article.id == best and has_answer_type(q.text, kind, question.text) for q in quotes
+    )
 
 
 def _closest(hits: list[Hit]) -> tuple[ArticleRef, ...]:

@@ -56,7 +56,7 @@ class Question:
     vector: np.ndarray
     concepts: tuple[Concept, ...]
     weights: tuple[float, ...]  # per concept: the IDF of its rarest stem the index knows (0: unknown)
-    answer_type: str | None  # "number", "date", "person", "place" or None
+    answer_type: str | None  # what it asks for (see bot.answer_types) or None
 
     @classmethod
     def of(

@@ -15,7 +15,7 @@ from index.dense import DenseIndex
 from index.documents import Article, Chunk, LoadError
 from index.embedding import Embedder, SpanEmbedder
 from index.errors import UserError
-from index.lexical import LexicalIndex, tokenize
+from index.lexical import LexicalIndex, passage_tokens
 from index.loading import KnownFile, LoadResult, known_files, load_corpus
 from index.sentences import quote_units
 from index.store import (
@@ -241,7 +241,7 @@ def _assemble(
         item = embedded[article.id]
         for chunk in item.chunks:
             rows.append((row, chunk.position, chunk.start, chunk.end))
-            texts_tokens.append(tokenize(chunk.text, article.language))
+            texts_tokens.append(passage_tokens(chunk.text, article.language))
         vector_parts.append(item.vectors)
         unit_rows.append(np.column_stack([np.full(len(item.units), row), item.units]))
         unit_vector_parts.append(item.unit_vectors)

@@ -21,6 +21,7 @@ import numpy as np
 import Stemmer
 
 from index import stopwords
+from index.compounds import compound_parts
 
 _LANGUAGES = {
     "de": ("german", stopwords.GERMAN),
@@ -52,6 +53,17 @@ def tokenize(text: str, language: str) -> list[str]:
     stop = _stopwords(language)
     words = [word for word in _WORD.findall(text.lower()) if word not in stop]
     return _stemmer(language).stemWords(words)
+
+
+def passage_tokens(text: str, language: str) -> list[str]:
+    """A passage's BM25 tokens: its stems (`tokenize`) and, in German, the stems of the parts of its compound
+    words ("Landgericht" also counts as "Land" and "Gericht")."""
+    tokens = tokenize(text, language)
+    if supported_language(language) == "de":
+        stop = _stopwords("de")
+        parts = (part for word in _WORD.findall(text.lower()) for part in compound_parts(word))
+        tokens.extend(_stemmer("de").stemWords([part for part in parts if part not in stop]))
+    return tokens
 
 
 # Words that ask rather than tell: never evidence that a passage answers ("wann" is in every question about

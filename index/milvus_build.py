@@ -14,7 +14,7 @@ from index.build import IndexReport, Progress, _chunk_and_embed, _compare, _read
 from index.chunking import ChunkingParams
 from index.dense import choose_kind
 from index.embedding import Embedder
-from index.lexical import tokenize
+from index.lexical import passage_tokens
 from index.milvus_store import MilvusWriter
 from index.store import FORMAT_VERSION, Manifest
 
@@ -56,7 +56,7 @@ def build_into_milvus(
                 changes.hashes[article.id],
                 item.chunks,
                 item.vectors,
-                [" ".join(tokenize(chunk.text, article.language)) for chunk in item.chunks],
+                [" ".join(passage_tokens(chunk.text, article.language)) for chunk in item.chunks],
                 item.units,
                 np.asarray(item.unit_vectors, dtype=np.float32),
             )

@@ -41,7 +41,7 @@ from index.errors import UserError
 from index.integrity import FileDamaged, file_record, json_checksum, verify_files, write_file
 from index.lexical import LexicalIndex
 
-FORMAT_VERSION = 3  # 2: quote units and their vectors; 3: each file's size and checksum
+FORMAT_VERSION = 4  # 2: quote units and their vectors; 3: each file's size and checksum; 4: compounds in BM25
 CURRENT = "current"
 _GENERATION = re.compile(r"gen-[0-9TZ]+")
 _ARRAYS = ("chunks.npy", "vectors.npy", "units.npy", "unit_vectors.npy")

@@ -70,3 +70,23 @@ def test_the_date_filter_decides_which_article_may_answer(service):
     only_later = service.ask("Plant Alpine einen Einstieg in die IMSA?", since=dt.date(2024, 11, 1))
     assert all(c.article_id == "porsche" for c in only_later.citations)
     assert all(ref.article_id == "porsche" for ref in only_later.closest)
+
+
+@pytest.fixture(scope="module")
+def deals(tmp_path_factory) -> AnswerService:
+    folder = tmp_path_factory.mktemp("deals")
+    corpus = folder / "corpus"
+    write_article(corpus, "whatsapp", "Facebook", "Facebook kauft WhatsApp für 19 Milliarden Dollar.")
+    write_article(corpus, "coman", "Bayern", "Bayern verpflichtet Kingsley Coman von Juventus Turin.")
+    built = AnswerService(Settings(corpus_dir=corpus, index_dir=folder / "index"), lambda _: FakeEmbedder())
+    built.reindex()
+    return built
+
+
+def test_asked_what_something_cost_quotes_without_an_amount_are_no_answer(deals):
+    paid = deals.ask("Wie viel hat Facebook für WhatsApp bezahlt?")
+    assert not paid.abstained and "19 Milliarden Dollar" in paid.citations[0].quote
+    unknown = deals.ask("Wie viel hat Bayern für Kingsley Coman bezahlt?")
+    assert unknown.abstained and unknown.citations == ()
+    assert [ref.article_id for ref in unknown.closest][0] == "coman"
+    assert not deals.ask("Wen hat Bayern von Juventus Turin verpflichtet?").abstained  # no amount asked for

@@ -11,6 +11,7 @@ from index import store
 from index.build import NothingToIndex, build_index
 from index.search import Searcher
 from index.store import (
+    FORMAT_VERSION,
     IndexBusy,
     IndexMismatch,
     IndexNotFound,
@@ -455,6 +456,7 @@ def test_an_index_of_an_older_format_says_to_re_index(corpus, tmp_path, fake_emb
         del manifest[field]
     path.write_text(json.dumps({**manifest, "format_version": 2}))
 
-    with pytest.raises(IndexMismatch, match="has format 2, this Pitwall reads format 3: re-index"):
+    expected = f"has format 2, this Pitwall reads format {FORMAT_VERSION}: re-index"
+    with pytest.raises(IndexMismatch, match=expected):
         load_index(tmp_path / "index", model_id=MODEL)
     assert build(corpus, tmp_path / "index", fake_embedder).embedded_chunks > 0

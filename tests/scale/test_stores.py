@@ -108,6 +108,13 @@ def test_date_filters_run_in_the_store(make_service):
     assert service.search(query, k=10, since=dt.date(2030, 1, 1)) == []
 
 
+def test_bm25_finds_a_german_compound_by_its_parts(make_service, corpus):
+    write_article(corpus, "streik", "Streik gestoppt", "Das Landesarbeitsgericht stoppte den Pilotenstreik.")
+    service = make_service()
+    service.reindex()
+    assert ids(service.search("Gericht Streik", k=5, mode="bm25")) == ["streik"]
+
+
 def test_a_rerun_with_nothing_changed_embeds_nothing(make_service, embedder, kind, tmp_path):
     make_service().reindex()
     if kind == "milvus":  # as another process finds them: Milvus Lite reopens collections released
