@@ -26,6 +26,7 @@ _ASKS = (  # the question word standing first in the question decides; English a
         r"\b(what (percentage|share|proportion)|how many percent|wie viel prozent|wie viele prozent|"
         r"welchen? anteil)",
     ),
+    ("age", r"\b(how old|at what age|wie alt|in welchem alter|mit wie vielen jahren)\b"),
     (
         "duration",
         r"\b(how long|for how many (years|months|weeks|days|hours)|wie lange?|seit wie vielen)\b",
@@ -58,9 +59,9 @@ _ASKS = (  # the question word standing first in the question decides; English a
     ("which", r"\b(which|welche[mnrs]?)\b"),
 )
 # Kinds of answer a quote must state for the question to count as answered: quotes about the right deal that
-# name no amount of money do not say what it cost. (Numbers, dates and names are in nearly every news
-# sentence, so their absence says little.)
-MUST_STATE = frozenset({"money"})
+# name no amount of money do not say what it cost, quotes about a person that give no age not how old they
+# are. (Numbers, dates and names are in nearly every news sentence, so their absence says little.)
+MUST_STATE = frozenset({"money", "age"})
 
 _QUESTION = [(kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in _ASKS]
 _TOKEN = re.compile(r"\w+")
@@ -87,6 +88,11 @@ _HOLDS = {
     ),
     "share": re.compile(
         rf"{_NUMBER}[\d.,\s]*(prozent|%|percent)|\b(hälfte|drittel|viertel)\b", re.IGNORECASE
+    ),
+    "age": re.compile(
+        r"\d[\d.,]*\s*(millionen |milliarden )?jahren?\b|\d-?jährige|\(\d{1,3}\)|"
+        r"\d[\d.,]*\s*(million |billion )?years?\b|\d-year-old|\baged \d",
+        re.IGNORECASE,
     ),
     "duration": re.compile(
         rf"{_NUMBER}[\d.,\s]*\w*(jahr|monat|woche|tag|stunde|minute|sekunde|year|month|week|day|hour)",
@@ -117,9 +123,9 @@ _YES_NO = re.compile(  # a question that starts with its verb: "Is Alpine enteri
 
 
 def answer_type(question: str) -> str | None:
-    """The kind of answer `question` asks for: "number", "money", "share", "duration", "date", "reason",
-    "place", "name", "yes-no" or None. The question word that stands first decides ("Which aid group runs
-    the centre where ...?" asks for a name, not a place)."""
+    """The kind of answer `question` asks for: "number", "money", "share", "age", "duration", "date",
+    "reason", "place", "name", "which", "yes-no" or None. The question word that stands first decides
+    ("Which aid group runs the centre where ...?" does not ask for a place)."""
     matches = [(pattern.search(question), i, kind) for i, (kind, pattern) in enumerate(_QUESTION)]
     found = [(match.start(), i, kind) for match, i, kind in matches if match]
     if found:

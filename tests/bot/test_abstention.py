@@ -78,6 +78,7 @@ def deals(tmp_path_factory) -> AnswerService:
     corpus = folder / "corpus"
     write_article(corpus, "whatsapp", "Facebook", "Facebook kauft WhatsApp für 19 Milliarden Dollar.")
     write_article(corpus, "coman", "Bayern", "Bayern verpflichtet Kingsley Coman von Juventus Turin.")
+    write_article(corpus, "cernko", "Bank Austria", "Bank-Austria-Chef Willibald Cernko (62) tritt ab.")
     built = AnswerService(Settings(corpus_dir=corpus, index_dir=folder / "index"), lambda _: FakeEmbedder())
     built.reindex()
     return built
@@ -90,3 +91,8 @@ def test_asked_what_something_cost_quotes_without_an_amount_are_no_answer(deals)
     assert unknown.abstained and unknown.citations == ()
     assert [ref.article_id for ref in unknown.closest][0] == "coman"
     assert not deals.ask("Wen hat Bayern von Juventus Turin verpflichtet?").abstained  # no amount asked for
+
+
+def test_asked_how_old_someone_is_quotes_without_an_age_are_no_answer(deals):
+    assert "(62)" in deals.ask("Wie alt ist Willibald Cernko?").citations[0].quote
+    assert deals.ask("Wie alt ist Kingsley Coman?").abstained
