@@ -1,10 +1,11 @@
-"""What a question asks for (a number, an amount, a date, a name, a place, a reason) and whether a sentence
-holds one.
+"""What a question asks for (a number, an amount of money, a share, an age, a duration, a date, a reason, a
+place, a name) and whether a sentence holds one.
 
-A sentence that answers "how many" holds a number; "how much money" an amount of money; "wann" a date;
-"which court" a name; "warum" a reason; a yes-no question ("Is Alpine entering IMSA?") is answered by what
-the article says first. This is a feature of sentence scoring, not a filter: a sentence without a date may
-still answer a "when".
+A sentence that answers "how many" holds a number; "how much did it cost" an amount of money; "wie alt" an
+age; "wann" a date; "wer" a name; "warum" a reason; a yes-no question ("Is Alpine entering IMSA?") is
+answered by what the article says first. This is a feature of sentence scoring, not a filter: a sentence
+without a date may still answer a "when". Only for the kinds in MUST_STATE does a missing answer count:
+quotes that state none are no answer (bot/answers.py).
 """
 
 from __future__ import annotations
@@ -79,11 +80,12 @@ _NUMBER_WORDS = (
     "million|millionen|milliarde|milliarden|dutzend|hälfte|drittel|viertel"
 )
 _NUMBER = rf"(\d|\b({_NUMBER_WORDS})\b)"
+_CURRENCIES = r"euro|dollar|franken|pfund|kronen|yen|yuan|rubel|rupien|€|\$|£|eur\b|usd\b|chf\b|gbp\b"
 _HOLDS = {
     "number": re.compile(_NUMBER, re.IGNORECASE),
     "money": re.compile(
-        rf"{_NUMBER}[\d.,\s]*(mio\.?|mrd\.?|millionen|milliarden|tausend)?\s*(euro|dollar|franken|pfund|€|\$|eur\b|usd)"
-        r"|(€|\$)\s?\d",
+        rf"{_NUMBER}[\d.,\s]*(mio\.?|mrd\.?|millionen|milliarden|tausend)?\s*({_CURRENCIES})"
+        r"|(€|\$|£)\s?\d",
         re.IGNORECASE,
     ),
     "share": re.compile(

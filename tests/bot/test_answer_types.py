@@ -61,6 +61,8 @@ def test_the_question_word_standing_first_decides():
         ("Die Gewerkschaft tagt.", "name", False),
         ("Der Fonds ist mit 100 Mio. Euro dotiert.", "money", True),
         ("Der Fonds hat 100 Mitglieder.", "money", False),
+        ("Der Transfer kostete 35 Mio. CHF.", "money", True),
+        ("Er zahlte £40m.", "money", True),
         ("Khol kam auf 11,12 Prozent.", "share", True),
         ("Khol kam auf Platz fünf.", "share", False),
         ("Er brauchte 3 Tage 14 Stunden und 44 Minuten.", "duration", True),
