@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import cache, lru_cache
 
 MIN_COMPOUND_CHARS = 8  # shorter words are not split
+MAX_COMPOUND_CHARS = 64  # nor longer ones: the splitter's time grows with the square of a word's length
 MIN_SPLIT_SCORE = 0.3  # compound-split's confidence (-1..1) that a split is real ("Nachrichten": 0.18, no)
 MIN_PART_CHARS = 3
 
@@ -26,7 +27,7 @@ def _splitter():
 def compound_parts(word: str) -> tuple[str, ...]:
     """The parts of a German compound, lower-cased, the parts of long parts too ("landesarbeitsgericht":
     "landes", "arbeitsgericht", "arbeits", "gericht"); () for a word that is not one."""
-    if len(word) < MIN_COMPOUND_CHARS or not word.isalpha():
+    if not MIN_COMPOUND_CHARS <= len(word) <= MAX_COMPOUND_CHARS or not word.isalpha():
         return ()
     score, first, last = _splitter()(word)[0]
     if score < MIN_SPLIT_SCORE or min(len(first), len(last)) < MIN_PART_CHARS:

@@ -1,5 +1,7 @@
 """German compounds split for BM25, with the real compound-split model."""
 
+import time
+
 from index.compounds import compound_parts
 from index.lexical import passage_tokens, tokenize
 
@@ -13,6 +15,15 @@ def test_words_that_are_not_compounds_stay_whole():
     assert compound_parts("nachrichten") == ()  # "nach" + "richten" is not what it means
     assert compound_parts("gericht") == ()  # too short to split
     assert compound_parts("2015er-jahre") == ()
+
+
+def test_a_hostile_endless_word_is_not_split():
+    started = time.perf_counter()
+    assert compound_parts("ab" * 50_000) == ()
+    assert passage_tokens("Ein " + "x" * 1_000_000 + " Wort.", "de") == tokenize(
+        "Ein " + "x" * 1_000_000 + " Wort.", "de"
+    )
+    assert time.perf_counter() - started < 5  # unbounded, the splitter would take hours on these
 
 
 def test_a_german_passage_is_found_by_a_part_of_its_compounds():
