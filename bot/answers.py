@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ import numpy as np
 from bot.answer_types import MUST_STATE, has_answer_type
 from bot.quotes import Question, Quote, is_verbatim, select_quotes, text_fragment_link
 from bot.settings import MIN_EVIDENCE
+from index.documents import Article
 from index.language import detect_language
 from index.search import Hit, Searcher
 
@@ -60,6 +62,8 @@ EVIDENCE_WORD_SHARE = 0.5
 PASSAGES_TO_READ = 5  # best passages whose sentences compete to be quoted
 MAX_QUOTES = 3
 CLOSEST_ARTICLES = 3
+
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 
 LEADS = {
     "en": (
@@ -130,7 +134,11 @@ def compose_answer(
     quotes = [
         q for q in select_quotes(asked, hits, searcher.units_of, searcher.idf, MAX_QUOTES) if is_verbatim(q)
     ]
-    if not quotes or not _states_what_is_asked(asked, quotes):
+    if (
+        not quotes
+        or not _states_what_is_asked(asked, quotes)
+        or not _mentions_the_years_asked(question, quotes)
+    ):
         return Answer(question, language, True, abstained, closest=_closest(hits))
     citations = tuple(
         Citation(
@@ -168,6 +176,18 @@ def _states_what_is_asked(question: Question, quotes: list[Quote]) -> bool:
     return kind not in MUST_STATE or any(
         q.article.id == best and has_answer_type(q.text, kind, question.text) for q in quotes
     )
+
+
+def _mentions_the_years_asked(question: str, quotes: list[Quote]) -> bool:
+    """False when the question names a year ("How many were sent in 2010?") that no quoted article mentions
+    nor was published in: the archive's figures for other years do not answer it."""
+    years = set(_YEAR.findall(question))
+    return not years or any(all(_mentions_year(q.article, year) for year in years) for q in quotes)
+
+
+def _mentions_year(article: Article, year: str) -> bool:
+    published = article.published is not None and str(article.published.year) == year
+    return published or year in article.title or year in article.text
 
 
 def _closest(hits: list[Hit]) -> tuple[ArticleRef, ...]:

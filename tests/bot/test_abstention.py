@@ -79,6 +79,13 @@ def deals(tmp_path_factory) -> AnswerService:
     write_article(corpus, "whatsapp", "Facebook", "Facebook kauft WhatsApp für 19 Milliarden Dollar.")
     write_article(corpus, "coman", "Bayern", "Bayern verpflichtet Kingsley Coman von Juventus Turin.")
     write_article(corpus, "cernko", "Bank Austria", "Bank-Austria-Chef Willibald Cernko (62) tritt ab.")
+    write_article(
+        corpus,
+        "sms",
+        "SMS",
+        "In Österreich wurden 2012 noch 1,93 Milliarden SMS verschickt.",
+        published="2015-08-01",
+    )
     built = AnswerService(Settings(corpus_dir=corpus, index_dir=folder / "index"), lambda _: FakeEmbedder())
     built.reindex()
     return built
@@ -96,3 +103,12 @@ def test_asked_what_something_cost_quotes_without_an_amount_are_no_answer(deals)
 def test_asked_how_old_someone_is_quotes_without_an_age_are_no_answer(deals):
     assert "(62)" in deals.ask("Wie alt ist Willibald Cernko?").citations[0].quote
     assert deals.ask("Wie alt ist Kingsley Coman?").abstained
+
+
+def test_a_question_about_a_year_no_quoted_article_mentions_is_not_answered(deals):
+    assert (
+        "1,93 Milliarden SMS"
+        in deals.ask("Wie viele SMS wurden 2012 in Österreich verschickt?").citations[0].quote
+    )
+    assert deals.ask("Wie viele SMS wurden 2010 in Österreich verschickt?").abstained
+    assert not deals.ask("Wie viele SMS wurden 2015 in Österreich verschickt?").abstained  # published then
