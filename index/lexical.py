@@ -49,21 +49,23 @@ def supported_language(language: str) -> str:
 
 def tokenize(text: str, language: str) -> list[str]:
     """Lower-cased word stems of `text`, stopwords of its language removed."""
-    language = supported_language(language)
-    stop = _stopwords(language)
-    words = [word for word in _WORD.findall(text.lower()) if word not in stop]
-    return _stemmer(language).stemWords(words)
+    return _stems(_WORD.findall(text.lower()), supported_language(language))
 
 
 def passage_tokens(text: str, language: str) -> list[str]:
     """A passage's BM25 tokens: its stems (`tokenize`) and, in German, the stems of the parts of its compound
     words ("Landgericht" also counts as "Land" and "Gericht")."""
-    tokens = tokenize(text, language)
-    if supported_language(language) == "de":
-        stop = _stopwords("de")
-        parts = (part for word in _WORD.findall(text.lower()) for part in compound_parts(word))
-        tokens.extend(_stemmer("de").stemWords([part for part in parts if part not in stop]))
+    language = supported_language(language)
+    words = _WORD.findall(text.lower())
+    tokens = _stems(words, language)
+    if language == "de":
+        tokens.extend(_stems([part for word in words for part in compound_parts(word)], language))
     return tokens
+
+
+def _stems(words: list[str], language: str) -> list[str]:
+    stop = _stopwords(language)
+    return _stemmer(language).stemWords([word for word in words if word not in stop])
 
 
 # Words that ask rather than tell: never evidence that a passage answers ("wann" is in every question about
