@@ -22,6 +22,13 @@ MAX_QUOTES_PER_ARTICLE = 2  # a second quote from one article, when it is among 
 LEDE_CHARS = 400  # news puts the main facts first: sentences that start this early are "lede"
 CONTEXT_SHARE = 0.5  # a question word in the sentence before or after counts this much (a name, the subject)
 JOIN_RATIO = 0.85  # a neighbour nearly as good as the chosen sentence joins its quote
+MAX_JOINED_CHARS = 480  # a quote with the sentence it cannot be read without (`_complete_statement`)
+# A sentence that opens by referring back ("Sie wurde 1991 wieder eröffnet.") continues the one before it.
+_REFERS_BACK = re.compile(
+    r"^\W*(sie|er|es|dies|diese[mnrs]?|dort|damals|damit|daher|deshalb|dabei|dadurch|darauf|danach|"
+    r"als solche[rs]?|they|he|she|it|its|his|her|their|this|these|there)\b",
+    re.IGNORECASE,
+)
 
 # How a sentence's features weigh in its score (tuned with `pitwall eval --answers` on the dev questions):
 # cosine to the question; IDF-weighted share of the question's concepts it contains, and with its neighbours;
@@ -175,23 +182,20 @@ def _sentences(
 
 
 def _window(best: int, sentences: list[_Sentence], scores: np.ndarray) -> tuple[int, int]:
-    """The best sentence, joined with its neighbours while they are nearly as good (or it is too short)."""
+    """The best sentence, joined with its neighbours while they are nearly as good (or it is too short),
+    then with what it cannot be read without (`_complete_statement`)."""
     first = last = best
-
-    def adjacent(a: int, b: int) -> bool:
-        return sentences[b].start - sentences[a].end <= 2
-
     while True:
         options = []
         if (
             first > 0
-            and adjacent(first - 1, first)
+            and _adjacent(sentences, first - 1, first)
             and sentences[last].end - sentences[first - 1].start <= MAX_QUOTE_CHARS
         ):
             options.append((scores[first - 1], first - 1, last))
         if (
             last + 1 < len(sentences)
-            and adjacent(last, last + 1)
+            and _adjacent(sentences, last, last + 1)
             and sentences[last + 1].end - sentences[first].start <= MAX_QUOTE_CHARS
         ):
             options.append((scores[last + 1], first, last + 1))
@@ -202,7 +206,43 @@ def _window(best: int, sentences: list[_Sentence], scores: np.ndarray) -> tuple[
         if length >= MIN_SENTENCE_CHARS and score < JOIN_RATIO * scores[best]:
             break
         first, last = new_first, new_last
+    first, last = _complete_statement(first, last, sentences)
     return sentences[first].start, sentences[last].end
+
+
+def _complete_statement(first: int, last: int, sentences: list[_Sentence]) -> tuple[int, int]:
+    """Sentences `first`..`last` with the neighbours they cannot be read without, up to MAX_JOINED_CHARS:
+    the sentence after when it refers back to them ("Sie wurde im April 1991 wieder eröffnet."), the
+    sentence before when they open by referring back, and a neighbour that holds the kind of answer asked
+    for ("how many": a number) when they hold none."""
+
+    def text(i: int) -> str:
+        return sentences[i].article.text[sentences[i].start : sentences[i].end]
+
+    def can_join(i: int) -> bool:
+        if not 0 <= i < len(sentences):
+            return False
+        before, after = (i, first) if i < first else (last, i)
+        return (
+            _adjacent(sentences, before, after)
+            and sentences[max(i, last)].end - sentences[min(i, first)].start <= MAX_JOINED_CHARS
+        )
+
+    if can_join(last + 1) and _REFERS_BACK.match(text(last + 1)):
+        last += 1
+    if can_join(first - 1) and _REFERS_BACK.match(text(first)):
+        first -= 1
+    holds = FEATURES.index("answer_type")
+    if not any(sentences[i].features[holds] for i in range(first, last + 1)):
+        joins = [i for i in (last + 1, first - 1) if can_join(i) and sentences[i].features[holds]]
+        if joins:
+            first, last = min(first, joins[0]), max(last, joins[0])
+    return first, last
+
+
+def _adjacent(sentences: list[_Sentence], a: int, b: int) -> bool:
+    """Whether sentence `b` directly follows sentence `a` in their article."""
+    return sentences[b].start - sentences[a].end <= 2
 
 
 def _keep_distinct(kept: list[Quote], quote: Quote) -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bot import answers
 from bot.answers import compose_answer
-from bot.quotes import MAX_QUOTE_CHARS, Question, Quote, is_verbatim, select_quotes, text_fragment_link
+from bot.quotes import MAX_JOINED_CHARS, Question, Quote, is_verbatim, select_quotes, text_fragment_link
 from index.build import build_index
 from index.chunking import chunk_article
 from index.documents import Article
@@ -85,7 +85,7 @@ def test_every_selected_quote_is_verbatim_short_and_distinct(body, question, max
     for quote in quotes:
         assert is_verbatim(quote)
         assert article.text[quote.start : quote.end] == quote.text
-        assert len(quote.text) <= MAX_QUOTE_CHARS
+        assert len(quote.text) <= MAX_JOINED_CHARS
     spans = sorted((q.start, q.end) for q in quotes)
     assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False))
 
@@ -211,6 +211,49 @@ def test_a_name_in_the_sentence_before_counts_as_context():
     article = Article(id="a", title="t", text=text)
     quotes = select("Wie lange hat Rapid Wien Barišić betreut?", hits_for(article, 200), max_quotes=3)
     assert any("drei Jahre lang" in q.text for q in quotes)
+
+
+def test_a_quote_takes_the_sentence_after_that_refers_back_to_it():
+    text = (
+        "Ein Sprecher der Polizei äußerte sich am Abend nicht zu dem Vorfall. "
+        "Die erste Warschauer Börse wurde im Jahr 1817 gegründet "
+        "und bis zum Zweiten Weltkrieg weitergeführt. "
+        "Sie wurde im April 1991 nach dem Ende der kommunistischen Kontrolle wieder eröffnet. "
+        "Heute notieren dort mehr als 400 Unternehmen aus vielen Ländern Europas."
+    )
+    article = Article(id="a", title="t", text=text)
+    quotes = select("Wann wurde die erste Warschauer Börse gegründet?", hits_for(article, 200), max_quotes=1)
+    assert quotes[0].text.startswith("Die erste Warschauer Börse")
+    assert quotes[0].text.endswith("wieder eröffnet.")  # "Sie" is the exchange: one statement
+
+
+def test_a_quote_that_opens_by_referring_back_takes_the_sentence_before():
+    text = (
+        "Die Polizei ermittelt wegen eines Brandes in der Innenstadt von Graz. "
+        "Rapid Wien trennt sich nach der Niederlage von Trainer Zoran Barišić. "
+        "Er hatte den Verein drei Jahre lang betreut und zweimal ins Cupfinale geführt."
+    )
+    article = Article(id="a", title="t", text=text)
+    quotes = select(
+        "Hatte er den Verein drei Jahre lang betreut und ins Cupfinale geführt?",
+        hits_for(article, 200),
+        max_quotes=1,
+    )
+    assert quotes[0].text.startswith("Rapid Wien trennt sich")  # who "er" is
+
+
+def test_a_quote_without_the_kind_of_answer_asked_takes_the_neighbour_that_has_it():
+    text = (
+        "Der Stadtrat von Graz hat den Bau der neuen Brücke über die Mur am Montag beschlossen. "
+        "Gekostet hat das Projekt bisher 12 Millionen Euro, wie das Bauamt mitteilte. "
+        "Die Opposition kritisiert vor allem den Standort beim Augarten und die lange Bauzeit."
+    )
+    article = Article(id="a", title="t", text=text)
+    quotes = select(
+        "Wie viel kostet der Bau der neuen Brücke über die Mur in Graz?", hits_for(article, 200), max_quotes=1
+    )
+    assert quotes[0].text.startswith("Der Stadtrat von Graz")
+    assert "12 Millionen Euro" in quotes[0].text
 
 
 def test_at_most_two_quotes_come_from_one_article():
