@@ -9,6 +9,7 @@ from typing import Literal
 
 import numpy as np
 
+from index.background import UNRELATED_PASSAGES
 from index.documents import Article, Chunk
 from index.embedding import Embedder
 from index.fusion import LEXICAL_WEIGHT, coverage_fusion
@@ -20,6 +21,9 @@ from index.stores import DateRange, FaissStore, Store
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
 CANDIDATES = 100  # chunks each retriever contributes before fusion
+# Fewer passages of other articles than this do not tell a question's unrelated level (an archive of a few
+# articles): passages about everyday news (index/background.py) join them.
+MIN_UNRELATED = 50
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Searcher:
         self.lexical_weight = lexical_weight
         self.translate = translate
         self._sample: tuple[np.ndarray, np.ndarray, dict[str, int]] | None = None
+        self._background: np.ndarray | None = None
 
     @property
     def manifest(self) -> Manifest:
@@ -115,7 +120,9 @@ class Searcher:
     def typical_similarities(self, query_vector: np.ndarray, hits: Sequence[Hit]) -> list[float]:
         """For each hit: the median cosine of the question to the passages (a fixed sample of large
         indexes) outside that hit's article, the level an unrelated passage reaches. It depends on the
-        question's language; evidence is measured above it."""
+        question's language; evidence is measured above it. Where the index has fewer than MIN_UNRELATED
+        such passages, passages about everyday news join them: in an archive of one article every passage
+        is related, and a question about anything else would seem as near as the article's own."""
         if self._sample is None:
             vectors, article_ids = self.store.similarity_sample()
             names, codes = np.unique(np.asarray(article_ids, dtype=object), return_inverse=True)
@@ -125,8 +132,17 @@ class Searcher:
         typical = []
         for hit in hits:
             others = cosines[articles != code_of.get(hit.article.id, -1)]
-            typical.append(float(np.median(others)) if len(others) else 0.0)
+            if len(others) < MIN_UNRELATED:
+                others = np.concatenate([others, self._background_vectors() @ query_vector])
+            typical.append(float(np.median(others)))
         return typical
+
+    def _background_vectors(self) -> np.ndarray:
+        if self._background is None:
+            self._background = np.asarray(
+                self.embedder.embed_passages(list(UNRELATED_PASSAGES)), dtype=np.float32
+            )
+        return self._background
 
     def _cosines(self, query: str, keys: np.ndarray, query_vector: np.ndarray | None) -> np.ndarray:
         if keys.size == 0:
