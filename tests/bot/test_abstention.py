@@ -5,8 +5,13 @@ import datetime as dt
 
 import pytest
 
+from bot.answers import evidence_strength
+from bot.quotes import Question
 from bot.service import AnswerService
 from bot.settings import Settings
+from index.documents import Article, Chunk
+from index.lexical import question_concepts
+from index.search import Hit
 from tests.conftest import write_article
 from tests.fakes import FakeEmbedder
 
@@ -112,3 +117,24 @@ def test_a_question_about_a_year_no_quoted_article_mentions_is_not_answered(deal
     )
     assert deals.ask("Wie viele SMS wurden 2010 in Österreich verschickt?").abstained
     assert not deals.ask("Wie viele SMS wurden 2015 in Österreich verschickt?").abstained  # published then
+
+
+def test_a_name_the_archive_never_mentions_weakens_the_evidence():
+    known = {"rapid": 4.0, "spielt": 1.0}
+
+    def idf(stem: str) -> float:
+        return known.get(stem, 0.0)
+
+    article = Article(id="a", title="t", text="Rapid spielt am Sonntag in Graz.")
+    hit = Hit(0, Chunk("a", 0, 0, len(article.text), article.text), article, 1.0, 0.5, 1.0)
+
+    def evidence(question: str) -> float:
+        asked = Question.of(
+            question, FakeEmbedder().embed_queries([question])[0], question_concepts(question), idf
+        )
+        return evidence_strength(asked, hit, idf, coverage=1.0, typical_dense=0.1)
+
+    # "Xanten" is in no passage: the archive does not know what the question is about. An unknown word
+    # that is no name ("xanten" written small) says less and changes nothing.
+    assert evidence("Wann spielt Rapid in Xanten?") < evidence("Wann spielt Rapid in xanten?")
+    assert evidence("Wann spielt Rapid in xanten?") == pytest.approx(evidence("Wann spielt Rapid?"))
