@@ -59,10 +59,6 @@ class Answer:
 # scaled by the question's coverage; with MIN_EVIDENCE chosen by `pitwall eval --abstention` on XQuAD
 # German and English together.
 EVIDENCE_WORD_SHARE = 0.5
-# A capitalised word of the question that no passage of the archive contains (a name, a German noun: what the
-# question is about) counts against every passage's word share with this share of the question's rarest
-# known word: an archive that never names the subject seldom answers the question.
-UNKNOWN_NAME_SHARE = 0.5
 PASSAGES_TO_READ = 5  # best passages whose sentences compete to be quoted
 MAX_QUOTES = 3
 CLOSEST_ARTICLES = 3
@@ -92,20 +88,24 @@ def evidence_strength(
     question's concepts it contains (an English question's words count by their German translations). Word
     matches count as much as the lexical index can see the question (`coverage`)."""
     lexical_share = EVIDENCE_WORD_SHARE * min(max(coverage, 0.0), 1.0)
-    asked = sum(question.weights) + _unknown_names_weight(question)
+    asked = sum(question.weights) + _unknown_words_weight(question)
     matched = question.term_credits(hit.chunk.text, idf).sum() / (asked or 1.0)
     return (1.0 - lexical_share) * (hit.dense - typical_dense) + lexical_share * float(matched)
 
 
-def _unknown_names_weight(question: Question) -> float:
-    """What the question's capitalised words that the archive never mentions weigh (UNKNOWN_NAME_SHARE)."""
+def _unknown_words_weight(question: Question) -> float:
+    """A word of the question that names something (a name, a noun: what the question is about) and that
+    no passage contains counts in the word share as much as the question's rarest known word: an archive
+    that never names the subject seldom answers the question. German marks names and nouns by a capital;
+    English does not, so there every unknown word counts."""
+    every_word = detect_language(question.text) == "en"
     capitalised = {word.lower() for word in _CAPITALISED.findall(question.text)}
     unknown = sum(
         1
         for concept, weight in zip(question.concepts, question.weights, strict=True)
-        if weight == 0 and concept.word in capitalised
+        if weight == 0 and (every_word or concept.word in capitalised)
     )
-    return UNKNOWN_NAME_SHARE * unknown * max(question.weights, default=0.0)
+    return unknown * max(question.weights, default=0.0)
 
 
 def best_evidence(searcher: Searcher, question: Question, hits: list[Hit]) -> float:
@@ -146,7 +146,8 @@ def compose_answer(
     )
     if not hits:
         return Answer(question, language, True, nothing)
-    if best_evidence(searcher, asked, hits) < min_evidence:
+    # A question without a content word ("Was ist das?") asks for nothing the archive could hold.
+    if not asked.concepts or best_evidence(searcher, asked, hits) < min_evidence:
         return Answer(question, language, True, abstained, closest=_closest(hits))
     quotes = [
         q for q in select_quotes(asked, hits, searcher.units_of, searcher.idf, MAX_QUOTES) if is_verbatim(q)
