@@ -198,14 +198,21 @@ def _states_what_is_asked(question: Question, quotes: list[Quote]) -> bool:
 
 def _mentions_the_years_asked(question: str, quotes: list[Quote]) -> bool:
     """False when the question names a year ("How many were sent in 2010?") that no quoted article mentions
-    nor was published in: the archive's figures for other years do not answer it."""
+    nor was published in, while they can be placed in time (a date, a year named): the archive's figures for
+    other years do not answer it. Quotes that name no year and have no date may be about any year."""
     years = set(_YEAR.findall(question))
-    return not years or any(all(_mentions_year(q.article, year) for year in years) for q in quotes)
+    if not years or any(all(_mentions_year(q.article, year) for year in years) for q in quotes):
+        return True
+    return not any(q.article.published is not None or _YEAR.search(_words(q.article)) for q in quotes)
 
 
 def _mentions_year(article: Article, year: str) -> bool:
     published = article.published is not None and str(article.published.year) == year
-    return published or year in article.title or year in article.text
+    return published or year in _words(article)
+
+
+def _words(article: Article) -> str:
+    return f"{article.title}\n{article.text}"
 
 
 def _closest(hits: list[Hit]) -> tuple[ArticleRef, ...]:

@@ -139,3 +139,16 @@ def test_a_word_the_archive_never_contains_weakens_the_evidence():
     assert evidence("Wann spielt Rapid in Xanten?") < evidence("Wann spielt Rapid in xanten?")
     assert evidence("Wann spielt Rapid in xanten?") == pytest.approx(evidence("Wann spielt Rapid?"))
     assert evidence("When does Rapid play in xanten?") < evidence("When does Rapid play?")
+
+
+def test_a_year_asked_about_articles_that_cannot_be_placed_in_time_is_no_reason_to_abstain(tmp_path):
+    corpus = tmp_path / "corpus"
+    write_article(corpus, "porsche", "Porsche", "Porsche bleibt mit Penske in der WEC und fährt in Le Mans.")
+    write_article(corpus, "alpine", "Alpine", "Alpine plant keinen Einstieg in die IMSA.")
+    service = AnswerService(
+        Settings(corpus_dir=corpus, index_dir=tmp_path / "index"), lambda _: FakeEmbedder()
+    )
+    service.reindex()
+    # No date, no year named: the articles may be about 2025 as well as any other year.
+    answer = service.ask("Bleibt Porsche 2025 mit Penske in der WEC?")
+    assert not answer.abstained and "Penske" in answer.citations[0].quote
