@@ -203,16 +203,16 @@ def _mentions_the_years_asked(question: str, quotes: list[Quote]) -> bool:
     years = set(_YEAR.findall(question))
     if not years or any(all(_mentions_year(q.article, year) for year in years) for q in quotes):
         return True
-    return not any(q.article.published is not None or _YEAR.search(_words(q.article)) for q in quotes)
+    return not any(_placed_in_time(q.article) for q in quotes)
 
 
 def _mentions_year(article: Article, year: str) -> bool:
     published = article.published is not None and str(article.published.year) == year
-    return published or year in _words(article)
+    return published or year in article.title or year in article.text
 
 
-def _words(article: Article) -> str:
-    return f"{article.title}\n{article.text}"
+def _placed_in_time(article: Article) -> bool:
+    return article.published is not None or bool(_YEAR.search(article.title) or _YEAR.search(article.text))
 
 
 def _closest(hits: list[Hit]) -> tuple[ArticleRef, ...]:
