@@ -23,6 +23,7 @@ LEDE_CHARS = 400  # news puts the main facts first: sentences that start this ea
 CONTEXT_SHARE = 0.5  # a question word in the sentence before or after counts this much (a name, the subject)
 JOIN_RATIO = 0.85  # a neighbour nearly as good as the chosen sentence joins its quote
 MAX_JOINED_CHARS = 480  # a quote with the sentence it cannot be read without (`_complete_statement`)
+MERGE_RATIO = 0.8  # a sentence this good (of the best one's score) next to a quote joins it (`_choose`)
 # A sentence that opens by referring back ("Sie wurde 1991 wieder eröffnet.") continues the one before it.
 _REFERS_BACK = re.compile(
     r"^\W*(sie|er|es|dies|diese[mnrs]?|dort|damals|damit|daher|deshalb|dabei|dadurch|darauf|danach|"
@@ -118,17 +119,26 @@ def select_quotes(
 
 def _choose(sentences: list[_Sentence], scores: np.ndarray, max_quotes: int) -> list[Quote]:
     """The best sentences as quotes (each with its window), best first, at most MAX_QUOTES_PER_ARTICLE
-    from one article, none overlapping or nearly copying another."""
+    from one article, none overlapping or nearly copying another. A sentence nearly as good as the best
+    (MERGE_RATIO) that directly precedes or follows a quote joins it, up to MAX_JOINED_CHARS: the answer
+    often stands next to the sentence that names the question's subject."""
     by_article: dict[str, list[int]] = {}
     for i, sentence in enumerate(sentences):
         by_article.setdefault(sentence.article.id, []).append(i)
     kept: list[Quote] = []
+    best = scores.max()
     for i in np.argsort(-scores, kind="stable"):
         sentence = sentences[i]
-        same_article = [q for q in kept if q.article.id == sentence.article.id]
-        if len(same_article) >= MAX_QUOTES_PER_ARTICLE or any(
-            q.start < sentence.end and sentence.start < q.end for q in same_article
-        ):
+        same_article = [k for k, q in enumerate(kept) if q.article.id == sentence.article.id]
+        if any(kept[k].start < sentence.end and sentence.start < kept[k].end for k in same_article):
+            continue
+        touched = next((k for k in same_article if _touches(kept[k], sentence)), None)
+        if touched is not None and scores[i] >= MERGE_RATIO * best:
+            joined = _joined(kept[touched], sentence)
+            if len(joined.text) <= MAX_JOINED_CHARS:
+                kept[touched] = joined
+                continue
+        if len(same_article) >= MAX_QUOTES_PER_ARTICLE:
             continue
         neighbours = by_article[sentence.article.id]
         start, end = _window(neighbours.index(int(i)), [sentences[j] for j in neighbours], scores[neighbours])
@@ -238,6 +248,16 @@ def _complete_statement(first: int, last: int, sentences: list[_Sentence]) -> tu
         if joins:
             first, last = min(first, joins[0]), max(last, joins[0])
     return first, last
+
+
+def _touches(quote: Quote, sentence: _Sentence) -> bool:
+    """Whether `sentence` directly precedes or follows `quote` in their article."""
+    return 0 <= sentence.start - quote.end <= 2 or 0 <= quote.start - sentence.end <= 2
+
+
+def _joined(quote: Quote, sentence: _Sentence) -> Quote:
+    start, end = min(quote.start, sentence.start), max(quote.end, sentence.end)
+    return Quote(quote.article, quote.article.text[start:end], start, quote.score)
 
 
 def _adjacent(sentences: list[_Sentence], a: int, b: int) -> bool:

@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 
 from bot import answers
 from bot.answers import compose_answer
-from bot.quotes import MAX_JOINED_CHARS, Question, Quote, is_verbatim, select_quotes, text_fragment_link
+from bot.quotes import (
+    MAX_JOINED_CHARS,
+    MAX_QUOTE_CHARS,
+    Question,
+    Quote,
+    is_verbatim,
+    select_quotes,
+    text_fragment_link,
+)
 from index.build import build_index
 from index.chunking import chunk_article
 from index.documents import Article
@@ -257,7 +265,8 @@ def test_a_quote_without_the_kind_of_answer_asked_takes_the_neighbour_that_has_i
 
 
 def test_at_most_two_quotes_come_from_one_article():
-    filler = "Lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt"
+    filler = "Lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt " * 2
+    # (sentences this long are never joined: two would exceed MAX_JOINED_CHARS)
     sentences = [
         f"Alpine prüft einen Plan für die IMSA ab 2026, {filler} ut labore.",
         f"Der Plan sieht vor, dass Alpine in der IMSA mit Signatech antritt, {filler} et dolore.",
@@ -271,3 +280,19 @@ def test_at_most_two_quotes_come_from_one_article():
     quotes = select("Alpine IMSA Plan", hits, max_quotes=3)
     assert [q.article.id for q in quotes].count("a") == 2
     assert "b" in {q.article.id for q in quotes}
+
+
+def test_a_sentence_nearly_as_good_as_the_best_joins_the_quote_it_follows():
+    # Two sentences too long together for a quote's window (MAX_QUOTE_CHARS), short enough to be joined
+    filler = "Lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt"
+    topic = f"Alpine prüft einen Plan für die IMSA ab 2026, {filler} ut labore et dolore magna aliqua."
+    answer = f"Der Plan für die IMSA sieht vor, dass Alpine mit Signatech antritt, {filler} ut enim ad minim."
+    others = [
+        f"Famin nennt den IMSA-Plan von Alpine noch vage, {filler} quis nostrud exercitation.",
+        f"Ob Alpine den Plan umsetzt, entscheidet Renault im Herbst über die IMSA, {filler} ullamco.",
+    ]
+    article = Article(id="a", title="t", text=" ".join([topic, answer, *others]))
+    assert MAX_QUOTE_CHARS < len(topic) + 1 + len(answer) <= MAX_JOINED_CHARS
+    quotes = select("Alpine IMSA Plan Signatech", hits_for(article, 200), max_quotes=3)
+    assert any(topic in q.text and answer in q.text for q in quotes)
+    assert len(quotes) <= 2  # joined, the two are still one quote
