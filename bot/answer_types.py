@@ -19,7 +19,9 @@ _ASKS = (  # the question word standing first in the question decides; English a
         "money",
         r"\b(how much (money|did|does|do|will|would|is|was|are|were)\b.{0,40}\b(cost|pay|paid|spen[dt]|earn|"
         r"charge|worth|price|invest)|how much (\w+ )?money|what (price|amount of money|sum)|"
-        r"wie viel (\w+ )?geld|was kostet|welchen? betrag|"
+        r"what (does|do|did|will|would)\b.{0,40}\bcost|"
+        r"wie viel (\w+ )?geld|was kostet|was (hat|haben|hatte|wird|würde|soll)\b.{0,40}\b(gekostet|kosten)|"
+        r"welchen? betrag|"
         r"wie viel\b.{0,40}\b(kostet|kosten|kostete|verlangt|verdient|zahlt|bezahlt|gezahlt))",
     ),
     (

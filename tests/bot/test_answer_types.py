@@ -33,6 +33,8 @@ from bot.answer_types import answer_type, has_answer_type
         ("Is Alpine entering IMSA?", "yes-no"),
         ("Plant Alpine einen Einstieg?", "yes-no"),
         ("Was kostet eine Karte?", "money"),
+        ("What will the HTC Vive cost in Europe?", "money"),
+        ("Was hat der Umbau des Stadions gekostet?", "money"),
         ("Was plant Alpine?", None),
         ("Tell me about Alpine", None),
     ],
