@@ -252,7 +252,7 @@ def _complete_statement(first: int, last: int, sentences: list[_Sentence]) -> tu
 
 def _touches(quote: Quote, sentence: _Sentence) -> bool:
     """Whether `sentence` directly precedes or follows `quote` in their article."""
-    return 0 <= sentence.start - quote.end <= 2 or 0 <= quote.start - sentence.end <= 2
+    return _next_to(quote.end, sentence.start) or _next_to(sentence.end, quote.start)
 
 
 def _joined(quote: Quote, sentence: _Sentence) -> Quote:
@@ -262,7 +262,12 @@ def _joined(quote: Quote, sentence: _Sentence) -> Quote:
 
 def _adjacent(sentences: list[_Sentence], a: int, b: int) -> bool:
     """Whether sentence `b` directly follows sentence `a` in their article."""
-    return sentences[b].start - sentences[a].end <= 2
+    return _next_to(sentences[a].end, sentences[b].start)
+
+
+def _next_to(end: int, start: int) -> bool:
+    """Whether text starting at `start` directly follows text ending at `end` (a space or two between)."""
+    return 0 <= start - end <= 2
 
 
 def _keep_distinct(kept: list[Quote], quote: Quote) -> None:
