@@ -21,7 +21,7 @@ from bot.terminal import PrintableFormatter, printable
 from index.errors import UserError
 
 if TYPE_CHECKING:
-    from bot.answers import Answer
+    from bot.answering.answers import Answer
 
 EXIT_OK = ExitCode.OK
 EXIT_ERROR = ExitCode.ERROR
@@ -341,7 +341,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.evaluation import evaluate
+    from bot.evaluation.retrieval import evaluate
     from bot.service import make_embedder
 
     for path in (args.squad, args.news, args.questions):
@@ -378,7 +378,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval_abstention(args: argparse.Namespace, settings: Settings, work_dir: Path, embedder) -> int:
-    from bot.evaluation import evaluate_abstention
+    from bot.evaluation.retrieval import evaluate_abstention
 
     result = evaluate_abstention(
         args.squad,
@@ -401,8 +401,8 @@ def _eval_abstention(args: argparse.Namespace, settings: Settings, work_dir: Pat
 
 
 def _eval_answers(args: argparse.Namespace, settings: Settings, work_dir: Path, embedder) -> int:
-    from bot.answer_eval import evaluate_answers, read_question_set, squad_questions
     from bot.bench.corpus import read_gnad
+    from bot.evaluation.answers import evaluate_answers, read_question_set, squad_questions
 
     if args.news:
         articles, questions = read_gnad(args.news), read_question_set(args.questions)
@@ -474,8 +474,8 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 def _bot(args: argparse.Namespace, settings: Settings) -> int:
     from bot.discord_bot import DiscordSettings, run_bot
     from index.build import NothingToIndex
-    from index.loading import CorpusError
-    from index.store import read_manifest
+    from index.ingest.loading import CorpusError
+    from index.store.generations import read_manifest
 
     discord_settings = DiscordSettings()
     discord_settings.require_token()  # before the start-up re-index, which may take minutes

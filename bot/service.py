@@ -11,15 +11,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.answers import Answer, compose_answer
+from bot.answering.answers import Answer, compose_answer
 from bot.settings import SEARCH_RESULTS, Settings
 from index.documents import Article
-from index.embedding import Embedder, create_embedder
+from index.embed.embedding import Embedder, create_embedder
 from index.errors import UserError
 from index.search import Mode, Searcher
-from index.store import build_lock, load_index
-from index.stores import FaissStore, Store
-from index.translation import english_to_german
+from index.store.generations import build_lock, load_index
+from index.store.stores import FaissStore, Store
+from index.text.translation import english_to_german
 
 if TYPE_CHECKING:  # building (loaders, HTML parsing, bm25s) is imported only when an index is built
     from index.build import IndexReport, Progress
@@ -104,7 +104,8 @@ def milvus_address(settings: Settings) -> tuple[str, str, str]:
 
 def _milvus_modules():  # noqa: ANN202 (module objects)
     try:
-        from index import milvus_build, milvus_store
+        from index import milvus_build
+        from index.store import milvus as milvus_store
     except ImportError as error:
         raise UserError(
             f"PITWALL_STORE=milvus needs pymilvus ({error}): pip install 'pitwall[milvus]'"
@@ -212,7 +213,7 @@ class AnswerService:
 
     def _build_with_ray(self, address: str, workers: int | None, progress: Progress | None) -> IndexReport:
         try:
-            from index import ray_embedding
+            from index.embed import ray_embedding
         except ImportError as error:
             raise ValueError(f"embedding with Ray needs Ray ({error}): pip install 'pitwall[ray]'") from error
         started: list[ray_embedding.RayEmbedder] = []

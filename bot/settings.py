@@ -8,9 +8,9 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index.chunking import OVERLAP_SENTENCES
-from index.embedding import DEFAULT_MODEL, model_id_for
+from index.embed.embedding import DEFAULT_MODEL, model_id_for
 from index.fusion import LEXICAL_WEIGHT
+from index.text.chunking import OVERLAP_SENTENCES
 
 SEARCH_RESULTS = 5  # passages `pitwall search` shows unless asked for another number: a screenful
 MIN_EVIDENCE = 0.25  # calibrated on XQuAD German and English questions: `pitwall eval --abstention`
@@ -69,5 +69,5 @@ class Settings(BaseSettings):
     @property
     def model_id(self) -> str:
         """The id an index records for vectors of this model and backend: the one place it is worked out
-        from the settings (`index.embedding.model_id_for`), known without loading the model."""
+        from the settings (`index.embed.embedding.model_id_for`), known without loading the model."""
         return model_id_for(self.embedding_model, self.embedding_backend)

@@ -10,15 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from index.chunking import OVERLAP_SENTENCES, ChunkingParams, chunk_article
-from index.dense import DenseIndex
 from index.documents import Article, Chunk, LoadError
-from index.embedding import Embedder, SpanEmbedder
+from index.embed.embedding import Embedder, SpanEmbedder
 from index.errors import UserError
-from index.lexical import LexicalIndex, passage_tokens
-from index.loading import KnownFile, LoadResult, known_files, load_corpus
-from index.sentences import quote_units
-from index.store import (
+from index.ingest.loading import KnownFile, LoadResult, known_files, load_corpus
+from index.store.dense import DenseIndex
+from index.store.generations import (
     FORMAT_VERSION,
     IndexDamaged,
     IndexData,
@@ -32,6 +29,9 @@ from index.store import (
     record_sources,
     verify_index,
 )
+from index.text.chunking import OVERLAP_SENTENCES, ChunkingParams, chunk_article
+from index.text.lexical import LexicalIndex, passage_tokens
+from index.text.sentences import quote_units
 
 EMBED_SLICE = 512  # texts handed to the embedder at a time (it batches and spreads them over the cores)
 

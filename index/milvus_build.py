@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from index.build import IndexReport, Progress, _chunk_and_embed, _compare, _read_corpus
-from index.chunking import ChunkingParams
-from index.dense import choose_kind
-from index.embedding import Embedder
-from index.lexical import passage_tokens
-from index.milvus_store import MilvusWriter
-from index.store import FORMAT_VERSION, Manifest
+from index.embed.embedding import Embedder
+from index.store.dense import choose_kind
+from index.store.generations import FORMAT_VERSION, Manifest
+from index.store.milvus import MilvusWriter
+from index.text.chunking import ChunkingParams
+from index.text.lexical import passage_tokens
 
 
 def build_into_milvus(

@@ -11,12 +11,12 @@ import numpy as np
 
 from index.background import UNRELATED_PASSAGES
 from index.documents import Article, Chunk
-from index.embedding import Embedder
+from index.embed.embedding import Embedder
 from index.fusion import LEXICAL_WEIGHT, coverage_fusion
-from index.language import detect_language
-from index.lexical import Concept, Translate, question_concepts
-from index.store import IndexData, Manifest
-from index.stores import DateRange, FaissStore, Store
+from index.store.generations import IndexData, Manifest
+from index.store.stores import DateRange, FaissStore, Store
+from index.text.language import detect_language
+from index.text.lexical import Concept, Translate, question_concepts
 
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
@@ -37,7 +37,8 @@ class Hit:
 
 
 class Searcher:
-    """Hybrid search over any store (index/stores.py): the fusion is the same whichever store answers."""
+    """Hybrid search over any store (index/store/stores.py): the fusion is the same whichever store
+    answers."""
 
     def __init__(
         self,
@@ -47,7 +48,7 @@ class Searcher:
         translate: Translate | None = None,
     ) -> None:
         """`store`: any store, or an index directory's generation (`load_index`), read by `FaissStore`.
-        `translate`: English to German words (index/translation.py), None without a dictionary."""
+        `translate`: English to German words (index/text/translation.py), None without a dictionary."""
         self.store = FaissStore(store) if isinstance(store, IndexData) else store
         self.embedder = embedder
         self.lexical_weight = lexical_weight
@@ -106,7 +107,7 @@ class Searcher:
         return question_concepts(query, translate, known=self.store.known_stems)
 
     def coverage(self, concepts: Sequence[Concept]) -> float:
-        """Share of the question's concepts the index knows (index/lexical.py)."""
+        """Share of the question's concepts the index knows (index/text/lexical.py)."""
         return self.store.coverage(concepts)
 
     def idf(self, stem: str) -> float:

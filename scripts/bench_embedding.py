@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from embedding_throughput import cosine_to, measure_embedding, news_chunks  # noqa: E402
 
-from index.embedding import BACKENDS, create_embedder  # noqa: E402
+from index.embed.embedding import BACKENDS, create_embedder  # noqa: E402
 
 
 def main() -> None:

@@ -27,8 +27,8 @@ from bot.bench.run import QUESTIONS, base_vectors
 from bot.bench.stats import percentile
 from bot.service import AnswerService, embedder_recipe, make_embedder
 from bot.settings import Settings
-from index.chunking import chunk_article
-from index.sentences import quote_units
+from index.text.chunking import chunk_article
+from index.text.sentences import quote_units
 
 
 def log(message: str) -> None:
@@ -135,7 +135,7 @@ def bench_process(rounds: int) -> dict:
 
 
 def bench_ray(workers: list[int], gnad: Path, count: int) -> dict:
-    from index import ray_embedding
+    from index.embed import ray_embedding
 
     settings = Settings()
     embedder = make_embedder(settings)

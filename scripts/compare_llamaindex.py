@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.bench.corpus import DEFAULT_GNAD, read_gnad, write_corpus  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from index.build import build_index  # noqa: E402
-from index.embedding import create_embedder, resolve_model_path  # noqa: E402
+from index.embed.embedding import create_embedder, resolve_model_path  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 

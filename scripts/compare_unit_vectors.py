@@ -23,14 +23,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.answers import compose_answer  # noqa: E402
-from bot.evaluation import read_squad, write_corpus  # noqa: E402
+from bot.answering.answers import compose_answer  # noqa: E402
+from bot.evaluation.retrieval import read_squad, write_corpus  # noqa: E402
 from bot.service import make_embedder  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from index.build import build_index  # noqa: E402
-from index.embedding import Embedder  # noqa: E402
+from index.embed.embedding import Embedder  # noqa: E402
 from index.search import Searcher  # noqa: E402
-from index.store import load_index  # noqa: E402
+from index.store.generations import load_index  # noqa: E402
 
 
 class SeparateUnits:

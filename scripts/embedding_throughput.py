@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedding import Embedder
+from index.embed.embedding import Embedder
 
 
 def news_chunks(csv_path: str | Path, count: int = 300, size: int = 800) -> list[str]:

@@ -24,11 +24,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from index.dense import DenseIndex  # noqa: E402
 from index.documents import Article  # noqa: E402
-from index.html_text import extract_html  # noqa: E402
-from index.lexical import LexicalIndex  # noqa: E402
-from index.store import FORMAT_VERSION, IndexData, Manifest, load_index, publish  # noqa: E402
+from index.ingest.html_text import extract_html  # noqa: E402
+from index.store.dense import DenseIndex  # noqa: E402
+from index.store.generations import FORMAT_VERSION, IndexData, Manifest, load_index, publish  # noqa: E402
+from index.text.lexical import LexicalIndex  # noqa: E402
 
 DIMENSION = 384
 UNITS_PER_CHUNK = 4.4

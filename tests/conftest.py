@@ -30,7 +30,7 @@ def fake_embedder() -> FakeEmbedder:
 @pytest.fixture(scope="session")
 def real_embedder():
     """The bundled all-MiniLM-L6-v2, loaded once per test session."""
-    from index.embedding import SentenceTransformerEmbedder
+    from index.embed.embedding import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.answers import Answer
+from bot.answering.answers import Answer
 from bot.discord_bot import export_feedback
 from bot.service import AnswerService
 from bot.settings import Settings

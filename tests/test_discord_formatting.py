@@ -8,7 +8,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.answers import Answer, ArticleRef, Citation
+from bot.answering.answers import Answer, ArticleRef, Citation
 from bot.discord_bot.discord_text import embed_length, escape, fit_embed, truncate
 from bot.discord_bot.formatting import answer_reply
 from bot.discord_bot.panels import format_reindex_done, search_reply, source_reply, status_reply

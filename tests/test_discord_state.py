@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.answers import Answer, Citation
+from bot.answering.answers import Answer, Citation
 from bot.discord_bot import DiscordSettings, export_feedback
 from bot.discord_bot.store import AnswerStore
 from bot.discord_bot.throttle import RateLimit, ServerQueues, Throttled

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from index.documents import Article
-from index.embedding import Embedder
+from index.embed.embedding import Embedder
 
 DEFAULT_GNAD = Path("../shared/eval/10kGNAD/test.csv")
 NOISE = 0.02  # length of the random nudge a copy's vector gets (unit vectors: cosine to the original ~0.9998)

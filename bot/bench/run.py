@@ -26,11 +26,11 @@ from bot.service import AnswerService
 from bot.settings import Settings
 from index.build import EMBED_SLICE as EMBED_BATCH
 from index.build import build_index
-from index.chunking import ChunkingParams, chunk_article
 from index.documents import Article
-from index.embedding import Embedder
-from index.sentences import quote_units
-from index.store import current_generation, load_index
+from index.embed.embedding import Embedder
+from index.store.generations import current_generation, load_index
+from index.text.chunking import ChunkingParams, chunk_article
+from index.text.sentences import quote_units
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 DEFAULT_VECTOR_SIZES = (100_000, 1_000_000)

@@ -20,7 +20,7 @@ from bot.bench.corpus import write_corpus
 from bot.settings import Settings
 from index.build import build_index
 from index.documents import Article
-from index.embedding import Embedder
+from index.embed.embedding import Embedder
 
 COLD_ASK_QUESTION = "Wie reagierte die Regierung auf die Kritik?"
 REPO = Path(__file__).resolve().parents[2]

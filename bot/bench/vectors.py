@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.bench.stats import peak_memory_mib, percentile
-from index.dense import DenseIndex
+from index.store.dense import DenseIndex
 
 QUERIES = 200
 POINTS_PER_TOPIC = 1000

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.answers import Answer, ArticleRef, Citation
+from bot.answering.answers import Answer, ArticleRef, Citation
 from bot.discord_bot.discord_text import (
     DESCRIPTION_MAX,
     EMBED_TOTAL_MAX,

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Protocol
 
-from bot.answers import Answer
+from bot.answering.answers import Answer
 from bot.service import SearchResult, ServiceStatus
 from index.build import IndexReport, Progress
 from index.documents import Article

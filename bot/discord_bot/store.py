@@ -12,7 +12,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.answers import Answer
+from bot.answering.answers import Answer
 
 VOTES = ("helpful", "unhelpful", "wrong_quote")
 

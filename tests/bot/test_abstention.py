@@ -5,13 +5,13 @@ import datetime as dt
 
 import pytest
 
-from bot.answers import evidence_strength
-from bot.quotes import Question
+from bot.answering.answers import evidence_strength
+from bot.answering.quotes import Question
 from bot.service import AnswerService
 from bot.settings import Settings
 from index.documents import Article, Chunk
-from index.lexical import question_concepts
 from index.search import Hit
+from index.text.lexical import question_concepts
 from tests.conftest import write_article
 from tests.fakes import FakeEmbedder
 

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from bot.answer_eval import (
+from bot.answering.answers import Answer, Citation
+from bot.evaluation.answers import (
     AnswerQuestion,
     answer_in_quote,
     evaluate_answers,
@@ -12,7 +13,6 @@ from bot.answer_eval import (
     squad_questions,
     summarize,
 )
-from bot.answers import Answer, Citation
 from bot.settings import Settings
 from index.documents import Article
 from tests.fakes import FakeEmbedder

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.answer_types import answer_type, has_answer_type
+from bot.answering.answer_types import answer_type, has_answer_type
 
 
 @pytest.mark.parametrize(

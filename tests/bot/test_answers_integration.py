@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.quotes import MAX_JOINED_CHARS
+from bot.answering.quotes import MAX_JOINED_CHARS
 from bot.service import AnswerService
 from bot.settings import Settings
 from tests.conftest import SEED_ID, SHIPPED_CORPUS

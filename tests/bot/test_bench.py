@@ -118,7 +118,7 @@ def test_a_tiny_bench_reports_every_figure(gnad, tmp_path):
 
 def test_the_corpus_is_written_in_files_the_loader_accepts(tmp_path):
     from bot.bench.corpus import write_corpus
-    from index.loading import load_corpus
+    from index.ingest.loading import load_corpus
 
     articles = [Article(f"a{i}", f"T{i}", f"Text {i}.") for i in range(5)]
     write_corpus(articles, tmp_path / "corpus", per_file=2)
@@ -161,7 +161,7 @@ def test_the_command_prints_one_json_document_and_writes_the_chart(gnad, tmp_pat
 def test_a_cold_ask_runs_in_a_new_process_and_measures_it(tmp_path):
     from bot.bench.startup import cold_ask
     from index.build import build_index
-    from index.embedding import create_embedder
+    from index.embed.embedding import create_embedder
     from tests.conftest import SHIPPED_CORPUS
 
     embedder = create_embedder()
@@ -231,7 +231,7 @@ def test_the_sizes_take_the_base_vectors_from_one_build_of_the_base_articles(gna
     unit is embedded once after the throughput sample, never a second time on its own for the sizes."""
     from collections import Counter
 
-    from index.sentences import quote_units
+    from index.text.sentences import quote_units
 
     embedder = _CountingEmbedder()
     options = BenchOptions(

@@ -84,7 +84,7 @@ def test_search_without_an_index_prints_an_error_document(capsys):
 
 def test_a_damaged_index_is_one_line_naming_the_file(corpus, capsys):  # noqa: F811
     run(capsys, "index")
-    from index.store import current_generation
+    from index.store.generations import current_generation
 
     damaged = current_generation(corpus.parent / "index") / "dense.faiss"
     damaged.write_bytes(damaged.read_bytes()[:-10])

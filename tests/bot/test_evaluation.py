@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from bot.evaluation import (
+from bot.evaluation.retrieval import (
     abstention_shares,
     balanced_threshold,
     evaluate,
@@ -15,7 +15,7 @@ from bot.evaluation import (
     read_squad,
 )
 from bot.settings import MIN_EVIDENCE, Settings
-from index.store import load_index
+from index.store.generations import load_index
 from tests.fakes import FakeEmbedder
 
 

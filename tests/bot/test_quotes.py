@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import answers
-from bot.answers import compose_answer
-from bot.quotes import (
+from bot.answering import answers
+from bot.answering.answers import compose_answer
+from bot.answering.quotes import (
     MAX_JOINED_CHARS,
     MAX_QUOTE_CHARS,
     Question,
@@ -21,12 +21,12 @@ from bot.quotes import (
     text_fragment_link,
 )
 from index.build import build_index
-from index.chunking import chunk_article
 from index.documents import Article
-from index.lexical import question_concepts
 from index.search import Hit, Searcher
-from index.sentences import quote_units
-from index.store import load_index
+from index.store.generations import load_index
+from index.text.chunking import chunk_article
+from index.text.lexical import question_concepts
+from index.text.sentences import quote_units
 from tests.conftest import write_article
 from tests.fakes import FakeEmbedder
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import index.store
+import index.store.generations
 from bot.service import AnswerService
 from bot.settings import Settings
 from tests.conftest import write_article
@@ -18,7 +18,7 @@ def test_load_reads_the_index_once_for_threads_asking_at_once(tmp_path: Path, mo
     AnswerService(settings, lambda _: FakeEmbedder()).reindex()
 
     loads: list[int] = []
-    real_load = index.store.load_index
+    real_load = index.store.generations.load_index
 
     def counting_load(*args, **kwargs):
         loads.append(1)

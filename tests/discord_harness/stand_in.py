@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.answers import Answer, ArticleRef, Citation
+from bot.answering.answers import Answer, ArticleRef, Citation
 from bot.service import SearchResult, ServiceStatus
 from index.build import IndexReport
 from index.documents import Article, LoadError

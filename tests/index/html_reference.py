@@ -1,5 +1,5 @@
-"""The BeautifulSoup extractor that index/html_text.py replaced (quadratic in nesting depth): a reference
-the one-pass extractor is compared with on generated pages (tests/index/test_html_text.py)."""
+"""The BeautifulSoup extractor that index/ingest/html_text.py replaced (quadratic in nesting depth): a
+reference the one-pass extractor is compared with on generated pages (tests/index/test_html_text.py)."""
 
 from __future__ import annotations
 

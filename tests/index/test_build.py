@@ -7,10 +7,10 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
-from index import store
 from index.build import NothingToIndex, build_index
 from index.search import Searcher
-from index.store import (
+from index.store import generations as store
+from index.store.generations import (
     FORMAT_VERSION,
     IndexBusy,
     IndexMismatch,
@@ -234,7 +234,7 @@ def test_a_failed_build_leaves_the_previous_index_serving(corpus, tmp_path, fake
     def crash(self, write):
         raise OSError("the device went away")
 
-    monkeypatch.setattr("index.dense.DenseIndex.write", crash)
+    monkeypatch.setattr("index.store.dense.DenseIndex.write", crash)
     with pytest.raises(IndexStoreError, match=r"cannot write dense.faiss .*the previous index is still live"):
         build(corpus, tmp_path / "index", fake_embedder)
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.chunking import ChunkingParams, chunk_article
 from index.documents import Article, Chunk
-from index.sentences import split_sentences
+from index.text.chunking import ChunkingParams, chunk_article
+from index.text.sentences import split_sentences
 from tests.conftest import SEED_TEXT
 from tests.fakes import FakeEmbedder
 
@@ -241,7 +241,7 @@ def embedder():
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HF_HUB_OFFLINE", "1")
         patch.setenv("TRANSFORMERS_OFFLINE", "1")
-        from index.embedding import SentenceTransformerEmbedder
+        from index.embed.embedding import SentenceTransformerEmbedder
 
         yield SentenceTransformerEmbedder()
 

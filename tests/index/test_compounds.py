@@ -2,8 +2,8 @@
 
 import time
 
-from index.compounds import compound_parts
-from index.lexical import passage_tokens, tokenize
+from index.text.compounds import compound_parts
+from index.text.lexical import passage_tokens, tokenize
 
 
 def test_a_compound_is_split_into_its_parts_and_long_parts_again():

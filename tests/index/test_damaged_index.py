@@ -11,10 +11,10 @@ import signal
 import numpy as np
 import pytest
 
-from index import store
 from index.build import build_index
-from index.integrity import json_checksum
-from index.store import IndexDamaged, IndexWriteError, current_generation, load_index
+from index.store import generations as store
+from index.store.generations import IndexDamaged, IndexWriteError, current_generation, load_index
+from index.store.integrity import json_checksum
 from tests.conftest import write_article
 from tests.fakes import FakeEmbedder
 
@@ -201,7 +201,7 @@ def test_no_space_left_is_one_line_and_the_previous_index_stays_live(corpus, ind
 
 def test_numpy_writes_piece_by_piece_so_a_full_disk_keeps_its_errno(tmp_path):
     """np.save to a real file reports a full disk as '... requested and ... written' without errno."""
-    from index.integrity import write_file
+    from index.store.integrity import write_file
 
     class FullDisk:
         def __init__(self):

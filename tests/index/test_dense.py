@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from index.dense import KINDS, DenseIndex, choose_kind
+from index.store.dense import KINDS, DenseIndex, choose_kind
 
 DIMENSION = 32
 RECALL = 0.95  # what the approximate type promises against exact search (recall@10)

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from bot.settings import Settings
-from index import onnx_export
-from index.embedding import BACKENDS, DEFAULT_MODEL, SpanEmbedder, create_embedder, resolve_model_path
-from index.onnx_export import int8_config_for_cpu, model_cache_key
+from index.embed import onnx_export
+from index.embed.embedding import BACKENDS, DEFAULT_MODEL, SpanEmbedder, create_embedder, resolve_model_path
+from index.embed.onnx_export import int8_config_for_cpu, model_cache_key
 
 PASSAGES = [
     "Max Verstappen gewann am Sonntag den Großen Preis von Italien in Monza vor Lando Norris.",
@@ -299,7 +299,7 @@ def test_a_span_past_the_token_limit_gets_no_vector(embedders):
 def test_the_onnx_backends_answer_without_importing_torch(embedders, cache_dir):
     embedders["onnx-int8"]  # the export exists in the cache
     code = (
-        "import sys; from index.embedding import create_embedder; "
+        "import sys; from index.embed.embedding import create_embedder; "
         f"e = create_embedder(backend='onnx-int8', cache_dir={str(cache_dir)!r}); "
         "e.embed_queries(['Wer gewann?']); "
         "heavy = sorted({'torch', 'sentence_transformers', 'transformers'} & set(sys.modules)); "

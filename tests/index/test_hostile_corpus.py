@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from index.build import build_index
-from index.loading import load_corpus
+from index.ingest.loading import load_corpus
 from tests.fakes import FakeEmbedder
 
 SECRET = "DISCORD_TOKEN=sekrit-0123456789"
@@ -91,7 +91,7 @@ def test_loops_dangling_links_and_special_files_are_reported(tmp_path):
 
 
 def test_a_file_swapped_for_a_pipe_after_the_listing_is_not_read(tmp_path, monkeypatch):
-    from index import loading
+    from index.ingest import loading
 
     write(tmp_path, "good.md", "# Gut\n\nText.")
     pipe = tmp_path / "pipe"

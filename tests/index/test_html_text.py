@@ -9,7 +9,7 @@ from dataclasses import asdict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.html_text import extract_html
+from index.ingest.html_text import extract_html
 from tests.index.html_reference import extract_html as reference_extract_html
 
 _WORD = st.sampled_from(

@@ -1,6 +1,6 @@
 import pytest
 
-from index.language import detect_language
+from index.text.language import detect_language
 
 
 @pytest.mark.parametrize(

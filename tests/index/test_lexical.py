@@ -4,7 +4,7 @@ IDF, and whether a passage contains a concept (compounds included)."""
 import numpy as np
 import pytest
 
-from index.lexical import (
+from index.text.lexical import (
     Concept,
     LexicalIndex,
     concept_in,

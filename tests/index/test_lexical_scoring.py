@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index import stopwords
-from index.lexical import LexicalIndex, question_concepts, tokenize
+from index.text import stopwords
+from index.text.lexical import LexicalIndex, question_concepts, tokenize
 
 WORDS = [f"w{i}" for i in range(30)]
 passages = st.lists(st.lists(st.sampled_from(WORDS), min_size=1, max_size=12), min_size=1, max_size=20)
@@ -57,7 +57,8 @@ def test_the_stopwords_are_bm25s_own():
 def test_loading_and_scoring_import_neither_bm25s_nor_scipy(tmp_path):
     LexicalIndex.build([tokenize("Alpine plant die IMSA", "de")]).save(tmp_path / "bm25")
     code = (
-        "import sys; from pathlib import Path; from index.lexical import LexicalIndex, question_concepts; "
+        "import sys; from pathlib import Path; "
+        "from index.text.lexical import LexicalIndex, question_concepts; "
         f"index = LexicalIndex.load(Path({str(tmp_path / 'bm25')!r}), 1); "
         "assert index.concept_scores(question_concepts('Is Alpine entering IMSA?'))[0] > 0; "
         "print(sorted({'bm25s', 'scipy'} & {name.split('.')[0] for name in sys.modules}))"

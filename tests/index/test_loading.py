@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from index import loading
 from index.documents import Article, LoadError
-from index.loading import CorpusError, LoadResult, load_corpus
+from index.ingest import loading
+from index.ingest.loading import CorpusError, LoadResult, load_corpus
 
 BODY = (
     "Famin sagt: „Es gibt keinen wirklichen Plan“ – und das bleibt so.   \n"  # trailing spaces kept

@@ -7,7 +7,7 @@ import pytest
 
 from index.build import build_index
 from index.search import MODES, Searcher
-from index.store import load_index
+from index.store.generations import load_index
 from tests.conftest import write_article
 from tests.fakes import FakeEmbedder
 

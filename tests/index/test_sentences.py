@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from index.sentences import split_paragraphs, split_sentences
+from index.text.sentences import split_paragraphs, split_sentences
 from tests.conftest import SEED_TEXT
 
 

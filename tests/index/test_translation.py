@@ -6,8 +6,8 @@ import zlib
 
 import pytest
 
-from index.lexical import question_concepts
-from index.translation import Dictionary, english_to_german
+from index.text.lexical import question_concepts
+from index.text.translation import Dictionary, english_to_german
 
 ENTRIES = {  # headword -> senses (each a dictd entry: headword line, then the translations)
     "court": ["court /kˈɔːt/\nGericht <neut>, Gerichtshof <masc> [jur.]\n", "court /kˈɔːt/\nHof <masc>\n"],

@@ -7,10 +7,10 @@ import os
 
 import pytest
 
-from index import loading
 from index.build import build_index
-from index.loading import known_files, load_corpus
-from index.store import current_generation, load_index
+from index.ingest import loading
+from index.ingest.loading import known_files, load_corpus
+from index.store.generations import current_generation, load_index
 from tests.conftest import write_article
 from tests.fakes import FakeEmbedder
 
@@ -100,7 +100,7 @@ def test_a_damaged_index_is_not_trusted_for_unchanged_files(corpus, tmp_path, pa
 
 
 def test_a_full_disk_while_recording_the_sources_changes_nothing(corpus, tmp_path, monkeypatch):
-    from index import store
+    from index.store import generations as store
 
     build(corpus, tmp_path / "index")
     manifest = current_generation(tmp_path / "index") / "manifest.json"

@@ -12,8 +12,8 @@ pytest.importorskip("ray")
 from bot import cli  # noqa: E402
 from bot.service import AnswerService, embedder_recipe, make_embedder  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from index import ray_embedding  # noqa: E402
-from index.store import load_index  # noqa: E402
+from index.embed import ray_embedding  # noqa: E402
+from index.store.generations import load_index  # noqa: E402
 from tests.conftest import SHIPPED_CORPUS  # noqa: E402
 
 pytestmark = pytest.mark.integration

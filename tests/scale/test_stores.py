@@ -1,4 +1,4 @@
-"""One suite, every store (index/stores.py): the FAISS index directory and Milvus (Lite, in tests) must
+"""One suite, every store (index/store/stores.py): the FAISS index directory and Milvus (Lite, in tests) must
 behave alike behind the seam: build, incremental updates, date filters, BM25 and dense candidates,
 quote units, atomic publishing (fake embedder: fast, deterministic)."""
 
@@ -7,12 +7,12 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from bot.answers import compose_answer
+from bot.answering.answers import compose_answer
 from bot.service import AnswerService
 from bot.settings import Settings
-from index.lexical import Concept
-from index.store import IndexMismatch
-from index.stores import STORES
+from index.store.generations import IndexMismatch
+from index.store.stores import STORES
+from index.text.lexical import Concept
 from tests.conftest import write_article
 from tests.fakes import FakeEmbedder
 

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import Stemmer
 
-from index import stopwords
-from index.compounds import compound_parts
+from index.text import stopwords
+from index.text.compounds import compound_parts
 
 _LANGUAGES = {
     "de": ("german", stopwords.GERMAN),

@@ -1,9 +1,9 @@
 """The store seam: what search and answers need from an index, whichever engine holds it.
 
 Two stores implement `Store` (and one test suite, tests/scale/test_stores.py, runs against both):
-- `FaissStore`: today's index directory (index/store.py), FAISS for vectors and bm25s for BM25, loaded
-  into the process. The default (PITWALL_STORE=faiss).
-- `MilvusStore` (index/milvus_store.py): chunk vectors, sentence vectors, article metadata with dates and
+- `FaissStore`: today's index directory (index/store/generations.py), FAISS for vectors and bm25s for BM25,
+  loaded into the process. The default (PITWALL_STORE=faiss).
+- `MilvusStore` (index/store/milvus.py): chunk vectors, sentence vectors, article metadata with dates and
   BM25 in Milvus collections; date filters run in Milvus. PITWALL_STORE=milvus.
 
 A key is an opaque int that names a chunk within one published index. Fusion, quotes and abstention sit
@@ -20,8 +20,8 @@ from typing import Literal, Protocol
 import numpy as np
 
 from index.documents import Article, Chunk
-from index.lexical import Concept, LexicalIndex
-from index.store import IndexData, Manifest
+from index.store.generations import IndexData, Manifest
+from index.text.lexical import Concept, LexicalIndex
 
 StoreKind = Literal["faiss", "milvus"]
 STORES: tuple[StoreKind, ...] = ("faiss", "milvus")
@@ -67,7 +67,7 @@ class Store(Protocol):
         """The `k` chunks of highest cosine to `query_vector` (a unit vector)."""
 
     def lexical(self, concepts: Sequence[Concept], k: int, dates: DateRange | None) -> Candidates:
-        """The `k` chunks of highest BM25 score (> 0) for the question's concepts (index/lexical.py): per
+        """The `k` chunks of highest BM25 score (> 0) for the question's concepts (index/text/lexical.py): per
         concept the best score of its stems, summed over the concepts."""
 
     def lexical_scores(self, concepts: Sequence[Concept], keys: np.ndarray, found: Candidates) -> np.ndarray:
@@ -76,7 +76,7 @@ class Store(Protocol):
         k-th candidate's)."""
 
     def coverage(self, concepts: Sequence[Concept]) -> float:
-        """Share of the question's concepts that some passage contains (index/lexical.py)."""
+        """Share of the question's concepts that some passage contains (index/text/lexical.py)."""
 
     def known_stems(self, stems: Sequence[str]) -> set[str]:
         """Those of `stems` that some passage contains."""

@@ -28,8 +28,8 @@ import yaml
 
 from index.documents import Article, LoadError
 from index.errors import UserError
-from index.html_text import extract_html
-from index.language import detect_language
+from index.ingest.html_text import extract_html
+from index.text.language import detect_language
 
 _FORMATS = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html"}
 _JSONL = ".jsonl"

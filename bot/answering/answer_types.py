@@ -5,7 +5,7 @@ A sentence that answers "how many" holds a number; "how much did it cost" an amo
 age; "wann" a date; "wer" a name; "warum" a reason; a yes-no question ("Is Alpine entering IMSA?") is
 answered by what the article says first. This is a feature of sentence scoring, not a filter: a sentence
 without a date may still answer a "when". Only for the kinds in MUST_STATE does a missing answer count:
-quotes that state none are no answer (bot/answers.py).
+quotes that state none are no answer (bot/answering/answers.py).
 """
 
 from __future__ import annotations

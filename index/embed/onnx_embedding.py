@@ -87,7 +87,7 @@ def _json(path: Path, default: Any) -> Any:
 
 
 class OnnxEmbedder:
-    """An Embedder over an ONNX file of a sentence-transformers model (see `index.embedding`)."""
+    """An Embedder over an ONNX file of a sentence-transformers model (see `index.embed.embedding`)."""
 
     def __init__(
         self,

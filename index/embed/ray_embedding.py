@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import ray
 
-from index.embedding import Embedder, SpanEmbedder
+from index.embed.embedding import Embedder, SpanEmbedder
 
 LOCAL = "local"
 

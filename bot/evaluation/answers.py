@@ -16,12 +16,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.answers import Answer
-from bot.evaluation import read_squad
+from bot.answering.answers import Answer
+from bot.evaluation.retrieval import read_squad
 from bot.service import AnswerService
 from bot.settings import Settings
 from index.documents import Article
-from index.embedding import Embedder
+from index.embed.embedding import Embedder
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ position) and its surplus rows deleted; a removed article's rows are deleted. A 
 the live generation (the first, or another model, format or chunking) fills a new generation and switches
 the alias to it, then drops the generation before the previous one.
 
-BM25: Milvus scores the BM25 text, which is the chunk's stems (index/lexical.py: Snowball stemmer and
+BM25: Milvus scores the BM25 text, which is the chunk's stems (index/text/lexical.py: Snowball stemmer and
 stopwords of the article's language), with k1 and b of bm25s; Milvus's score is (k1 + 1) times bm25s's
 (its term-frequency part carries the (k1 + 1) factor), so scores are divided by it and equal the FAISS
 store's. Why not Milvus's own German analyzer: Milvus Lite 3.2 offers the tokenizers `standard` and
@@ -40,11 +40,11 @@ import numpy as np
 from pymilvus import DataType, Function, FunctionType, MilvusClient
 from pymilvus.exceptions import MilvusException
 
-from index.dense import NPROBE, choose_kind, list_count
 from index.documents import Article, Chunk
-from index.lexical import Concept
-from index.store import FORMAT_VERSION, IndexMismatch, IndexNotFound, IndexStoreError, Manifest
-from index.stores import SIMILARITY_SAMPLE, Candidates, DateRange, most_recent
+from index.store.dense import NPROBE, choose_kind, list_count
+from index.store.generations import FORMAT_VERSION, IndexMismatch, IndexNotFound, IndexStoreError, Manifest
+from index.store.stores import SIMILARITY_SAMPLE, Candidates, DateRange, most_recent
+from index.text.lexical import Concept
 
 BM25_K1, BM25_B = 1.5, 0.75  # bm25s's defaults (method "lucene")
 TEXT_PART = 16_000  # characters of article text per row (VARCHAR holds at most 65,535 bytes)
@@ -142,7 +142,7 @@ def read_manifest(client: MilvusClient, generation: Generation) -> Manifest:
 
 
 class MilvusStore:
-    """The live generation of a Milvus index, read-only (the `Store` of index/stores.py)."""
+    """The live generation of a Milvus index, read-only (the `Store` of index/store/stores.py)."""
 
     def __init__(self, client: MilvusClient, generation: Generation, manifest: Manifest) -> None:
         self._client = client

@@ -9,8 +9,8 @@ Three backends run the same model:
   Its vectors differ slightly (cosine about 0.98 to torch), so `model_id` gets a suffix such as
   "+onnx-int8-avx512_vnni" and an index built with it is never mixed with torch vectors.
 
-The ONNX backends run without torch (`index/onnx_embedding.py`: `tokenizers`, ONNX Runtime, numpy); torch is
-imported only to export a model the cache does not hold yet (`index/onnx_export.py`).
+The ONNX backends run without torch (`index/embed/onnx_embedding.py`: `tokenizers`, ONNX Runtime, numpy);
+torch is imported only to export a model the cache does not hold yet (`index/embed/onnx_export.py`).
 `create_embedder` picks the backend.
 """
 
@@ -24,7 +24,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from index import onnx_export
+from index.embed import onnx_export
 
 DEFAULT_MODEL = "bundled:all-MiniLM-L6-v2"
 BACKENDS = ("torch", "onnx", "onnx-int8")
@@ -71,7 +71,7 @@ def create_embedder(
     model = model or DEFAULT_MODEL
     if backend == "torch":
         return SentenceTransformerEmbedder(model, query_prompt=query_prompt, passage_prompt=passage_prompt)
-    from index.onnx_embedding import OnnxEmbedder, UnsupportedModel, read_layout
+    from index.embed.onnx_embedding import OnnxEmbedder, UnsupportedModel, read_layout
 
     path = resolve_model_path(model)
     try:

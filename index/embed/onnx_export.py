@@ -1,5 +1,6 @@
 """The ONNX files of the embedder: export a sentence-transformers model's transformer to ONNX once, quantize
-it to int8 for this CPU, and keep both in a bounded on-disk cache. Running them is `index/onnx_embedding.py`.
+it to int8 for this CPU, and keep both in a bounded on-disk cache. Running them is
+`index/embed/onnx_embedding.py`.
 
 The cache is `<root>/<model-key>/<variant>/{model.onnx,done.json}`. The model key hashes the content of the
 model's files (not their times: a reinstall of the same model finds its export). A variant is built in a

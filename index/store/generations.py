@@ -12,7 +12,7 @@ Layout of INDEX_DIR:
     gen-.../dense.faiss                     the FAISS index over the vectors
     gen-.../bm25/                           the BM25 index (arrays and JSON, no pickle)
 
-The manifest records every other file's size and SHA-256 (index/integrity.py); loading checks them and
+The manifest records every other file's size and SHA-256 (index/store/integrity.py); loading checks them and
 the counts of what it reads, so a damaged file is one error naming it, never a wrong answer or a crash.
 A build publishes a new generation and swaps `current`; it never deletes the generation `current`
 points to, and keeps the one before (a reader may still be loading it).
@@ -35,11 +35,11 @@ from pathlib import Path
 
 import numpy as np
 
-from index.dense import DenseIndex
 from index.documents import Article, Chunk
 from index.errors import UserError
-from index.integrity import FileDamaged, file_record, json_checksum, verify_files, write_file
-from index.lexical import LexicalIndex
+from index.store.dense import DenseIndex
+from index.store.integrity import FileDamaged, file_record, json_checksum, verify_files, write_file
+from index.text.lexical import LexicalIndex
 
 FORMAT_VERSION = 4  # 2: quote units and their vectors; 3: each file's size and checksum; 4: compounds in BM25
 CURRENT = "current"
@@ -83,7 +83,7 @@ class Manifest:
     articles: int
     chunks: int
     built_at: str
-    dense_index: str = "flat"  # the FAISS index type (index/dense.py KINDS)
+    dense_index: str = "flat"  # the FAISS index type (index/store/dense.py KINDS)
     files: dict[str, dict] = field(default_factory=dict)  # name -> {"bytes", "sha256"}, filled by publish
     sources: dict[str, str] = field(default_factory=dict)  # corpus file -> digest (loading.LoadResult)
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.answers import PASSAGES_TO_READ, best_evidence, read_question
+from bot.answering.answers import PASSAGES_TO_READ, best_evidence, read_question
 from bot.service import AnswerService
 from bot.settings import Settings
-from index.embedding import Embedder
+from index.embed.embedding import Embedder
 from index.search import MODES, Searcher
 
 CHUNK_CANDIDATES = 50  # passages fetched per question before they are grouped into documents

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 from index.documents import Article, Chunk
-from index.sentences import split_paragraphs, split_sentences
+from index.text.sentences import split_paragraphs, split_sentences
 
 TokenLengths = Callable[[Sequence[str]], list[int]]
 

@@ -10,11 +10,11 @@ from urllib.parse import quote as percent_encode
 
 import numpy as np
 
-from bot.answer_types import answer_type, has_answer_type
+from bot.answering.answer_types import answer_type, has_answer_type
 from index.documents import Article
-from index.lexical import Concept, concept_in, text_stems
 from index.search import Hit
-from index.sentences import QUOTE_UNIT_CHARS
+from index.text.lexical import Concept, concept_in, text_stems
+from index.text.sentences import QUOTE_UNIT_CHARS
 
 MAX_QUOTE_CHARS = QUOTE_UNIT_CHARS
 MIN_SENTENCE_CHARS = 40  # shorter sentences (headings, "Noch nicht.") are joined with a neighbour
@@ -64,7 +64,7 @@ class Question:
     vector: np.ndarray
     concepts: tuple[Concept, ...]
     weights: tuple[float, ...]  # per concept: the IDF of its rarest stem the index knows (0: unknown)
-    answer_type: str | None  # what it asks for (see bot.answer_types) or None
+    answer_type: str | None  # what it asks for (see bot.answering.answer_types) or None
 
     @classmethod
     def of(

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.answer_types import MUST_STATE, has_answer_type
-from bot.quotes import Question, Quote, is_verbatim, select_quotes, text_fragment_link
+from bot.answering.answer_types import MUST_STATE, has_answer_type
+from bot.answering.quotes import Question, Quote, is_verbatim, select_quotes, text_fragment_link
 from bot.settings import MIN_EVIDENCE
 from index.documents import Article
-from index.language import detect_language
 from index.search import Hit, Searcher
+from index.text.language import detect_language
 
 
 @dataclass(frozen=True)

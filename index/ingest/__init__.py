@@ -1,0 +1,3 @@
+"""Ingestion: files of the corpus folder become Articles (Markdown, text, HTML, JSON Lines), or LoadErrors
+with the reason. Owns reading safely from disk and pulling text out of HTML.
+May import `index.documents`, `index.errors` and `index.text`; never `embed`, `store` or the top level."""
