@@ -103,6 +103,29 @@ def test_a_file_swapped_for_a_pipe_after_the_listing_is_not_read(tmp_path, monke
     assert errors_by_path(result) == {"x.md": "not a regular file (a pipe): only regular files are read"}
 
 
+def test_a_file_swapped_for_a_link_out_of_the_corpus_after_the_listing_is_not_read(tmp_path, monkeypatch):
+    from index.ingest import loading
+
+    corpus = tmp_path / "corpus"
+    write(corpus, "good.md", "# Gut\n\nText.")
+    write(corpus, "swapped.md", "# Harmlos\n\nNichts Besonderes.")
+    secret = write(tmp_path, "outside/secret.md", f"# Geheim\n\n{SECRET}\n")  # an article, if it were read
+    listed = loading._list_files
+
+    def list_then_swap(root):  # the listing saw a regular file; by the time it is read, it is a link
+        found = listed(root)
+        (corpus / "swapped.md").unlink()
+        (corpus / "swapped.md").symlink_to(secret)
+        return found
+
+    monkeypatch.setattr(loading, "_list_files", list_then_swap)
+    result = load_corpus(corpus)
+    assert [a.path for a in result.articles] == ["good.md"]
+    assert not any("sekrit" in a.text for a in result.articles)
+    errors = errors_by_path(result)
+    assert set(errors) == {"swapped.md"} and "symlink" in errors["swapped.md"]
+
+
 def test_names_that_are_not_utf8_and_paths_too_long_are_reported(tmp_path):
     write(tmp_path, "good.md", "# Gut\n\nText.")
     write(tmp_path, b"caf\xe9.md", "# Café\n\nText.")
