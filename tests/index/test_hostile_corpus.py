@@ -202,6 +202,15 @@ def test_only_http_and_https_urls_are_kept_and_the_rest_reported(tmp_path):
     assert result.errors == ()
 
 
+@pytest.mark.parametrize("url", ["ftp://example.org/x", "javascript://example.org/%0Aalert(1)"])
+def test_a_url_with_a_host_but_another_scheme_is_dropped(tmp_path, url):
+    write(tmp_path, "a.md", f"---\ntitle: A\nurl: '{url}'\n---\nText.")
+    result = load_corpus(tmp_path)
+    assert [a.url for a in result.articles] == [""]
+    (warning,) = result.warnings
+    assert warning.path == "a.md" and f"{url!r} dropped: only http and https" in warning.error
+
+
 def test_a_duplicate_id_keeps_the_first_and_names_the_file_that_lost(tmp_path):
     write(
         tmp_path, "a-dump.jsonl", json.dumps({"id": "zeta", "title": "Dump", "text": "Aus dem Dump."}) + "\n"
