@@ -34,6 +34,21 @@ def test_a_missing_corpus_folder_is_one_line(tmp_path, capsys, as_json):
         assert out == ""
 
 
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_control_character_in_the_one_line_error_is_escaped(tmp_path, capsys, as_json):
+    missing = tmp_path / "news\x1b[2J\nforged"
+    argv = ["index", "--corpus", str(missing)] + (["--json"] if as_json else [])
+    status, out, err = run(capsys, *argv)
+    assert status == ExitCode.ERROR
+    line = one_line(err)
+    assert "news\\x1b[2J" in line and "does not exist" in line
+    assert "\x1b" not in err
+    if as_json:
+        assert "\x1b" not in out and json.loads(out)["error"].startswith(
+            f"corpus folder {tmp_path}/news\x1b[2J"
+        )
+
+
 def test_asking_an_index_of_another_model_says_to_re_index(capsys, monkeypatch):
     assert run(capsys, "index")[0] == ExitCode.OK
     monkeypatch.setenv("PITWALL_EMBEDDING_MODEL", "another/model")
