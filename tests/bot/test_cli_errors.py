@@ -146,6 +146,18 @@ def test_a_file_name_cannot_forge_report_lines(corpus, capsys):  # noqa: F811
     assert line.startswith("rejected bad\\x0arejected forged.md:1: not UTF-8")
 
 
+def test_a_file_name_cannot_forge_lines_when_nothing_could_be_indexed(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "bad\nrejected forged\x1b[2J.md").write_bytes(b"\xff not utf-8")
+    status, _, err = run(capsys, "index", "--corpus", str(empty))
+    assert status == ExitCode.NOTHING_INDEXED
+    assert "\x1b" not in err
+    first, line = err.splitlines()  # the error, and one line per rejected file
+    assert first.startswith("pitwall: nothing to index in") and first.endswith("every file was rejected")
+    assert line.startswith("  rejected bad\\x0arejected forged\\x1b[2J.md:1: not UTF-8")
+
+
 def test_printable_escapes_controls_and_undecodable_bytes():
     assert printable("a\x1b[31mb\x07\u202ec\udcff\nd") == "a\\x1b[31mb\\x07\\u202ec\\xff\\x0ad"
     assert printable("line\n\tnext\r", lines=True) == "line\n\tnext\\x0d"
