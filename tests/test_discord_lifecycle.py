@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from bot.discord_bot.lifecycle import ABANDONED, RESTARTING
 from bot.discord_bot.runner import build_bot, prepare, serve
 from bot.exit_codes import ExitCode
 from index.documents import Article
-from tests.discord_harness import LocalDiscord
+from tests.discord_harness import LocalDiscord, Sent
 from tests.discord_harness import payloads as p
 from tests.discord_harness.session import BotSession
 from tests.discord_harness.stand_in import StandInService
@@ -114,6 +115,60 @@ def test_a_stop_finishes_answers_in_flight_and_answers_the_rest(tmp_path: Path) 
         service.ask_gate.set()
     assert session.stop() == ExitCode.OK
     assert "1 abandoned with an apology" in session.log.text()
+
+
+BUSY = "more are waiting. Please ask again in a minute."
+
+
+@pytest.fixture
+def one_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BotSession]:
+    """A bot that answers one question per server at a time with one more waiting, three members, and
+    answers that hang until the test opens `service.ask_gate`."""
+    monkeypatch.setenv("PITWALL_DISCORD_MAX_CONCURRENT", "1")
+    monkeypatch.setenv("PITWALL_DISCORD_QUEUE", "1")
+    service = StandInService(list(ARTICLES))
+    session = BotSession(service, tmp_path)
+    session.fans = [session.discord.add_member(f"fan{i}") for i in range(3)]  # type: ignore[attr-defined]
+    session.start()
+    service.ask_gate = threading.Event()
+    try:
+        yield session
+    finally:
+        service.ask_gate.set()
+    assert session.stop() == ExitCode.OK
+
+
+def asked(service: StandInService) -> list[str]:
+    return [argument for method, argument in service.calls if method == "ask"]
+
+
+def busy_notice(session: BotSession, is_notice: Callable[[Sent], bool]) -> Sent:
+    try:
+        return session.run(session.discord.wait_for(is_notice, 15))
+    except TimeoutError:
+        asked_now = asked(session.service)  # type: ignore[arg-type]
+        raise AssertionError(f"no busy notice in 15 s with the queue full; asked: {asked_now}") from None
+
+
+def test_ask_waits_in_the_servers_queue_and_a_full_queue_gets_the_busy_notice(
+    one_at_a_time: BotSession,
+) -> None:
+    session, d, service = one_at_a_time, one_at_a_time.discord, one_at_a_time.service
+    fans = session.fans  # type: ignore[attr-defined]
+    first = session.run(d.slash(fans[0], "ask", question="Alpine IMSA?"))
+    session.run(_until(lambda: asked(service) == ["Alpine IMSA?"], "asked"))  # it holds the one slot
+    questions = {}  # interaction token -> (interaction, question)
+    for n, fan in enumerate(fans[1:]):
+        ix = session.run(d.slash(fan, "ask", question=f"Alpine WEC {n}?"))
+        questions[ix.token] = (ix, f"Alpine WEC {n}?")
+    busy = busy_notice(session, lambda s: s.token in questions and BUSY in s.content)
+    assert busy.ephemeral and "answering 1 questions" in busy.content
+    assert asked(service) == ["Alpine IMSA?"]  # the other one waits in line, not answered alongside
+    waiting, question = next(q for token, q in questions.items() if token != busy.token)
+    service.ask_gate.set()  # type: ignore[union-attr]
+    for ix in (first, waiting):
+        assert "Alpine bleibt vorerst" in session.run(d.wait_final(ix)).embeds[0]["description"]
+    assert asked(service) == ["Alpine IMSA?", question]
 
 
 def test_two_shards_in_two_processes_each_answer_their_servers(tmp_path: Path) -> None:
