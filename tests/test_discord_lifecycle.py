@@ -171,6 +171,31 @@ def test_ask_waits_in_the_servers_queue_and_a_full_queue_gets_the_busy_notice(
     assert asked(service) == ["Alpine IMSA?", question]
 
 
+def test_chat_waits_in_the_servers_queue_and_a_full_queue_gets_the_busy_notice(
+    one_at_a_time: BotSession,
+) -> None:
+    session, d, service = one_at_a_time, one_at_a_time.discord, one_at_a_time.service
+    fans = session.fans  # type: ignore[attr-defined]
+    first = session.run(d.send_message(fans[0], "Alpine IMSA?", mention_bot=True))
+    session.run(_until(lambda: asked(service) == ["Alpine IMSA?"], "asked"))  # it holds the one slot
+    questions = {}  # message id -> question
+    for n, fan in enumerate(fans[1:]):
+        message = session.run(d.send_message(fan, f"Alpine WEC {n}?", mention_bot=True))
+        questions[message["id"]] = f"Alpine WEC {n}?"
+
+    def replied_to(s: Sent) -> str:
+        return str((s.body.get("message_reference") or {}).get("message_id"))
+
+    busy = busy_notice(session, lambda s: replied_to(s) in questions and BUSY in s.content)
+    assert not busy.embeds and "answering 1 questions" in busy.content
+    assert asked(service) == ["Alpine IMSA?"]  # the other one waits in line, not answered alongside
+    waiting = next(message_id for message_id in questions if message_id != replied_to(busy))
+    service.ask_gate.set()  # type: ignore[union-attr]
+    for message_id in (first["id"], waiting):
+        assert "Alpine bleibt vorerst" in session.run(d.wait_reply(message_id)).text()
+    assert asked(service) == ["Alpine IMSA?", questions[waiting]]
+
+
 def test_two_shards_in_two_processes_each_answer_their_servers(tmp_path: Path) -> None:
     first = BotSession(StandInService(list(ARTICLES)), tmp_path / "shard0")
     d = first.discord
