@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -319,8 +320,9 @@ def _chunk_and_embed(
         first = len(chunk_texts)
         chunk_texts += [chunk.text for chunk in chunks]
         spans += [[] for _ in chunks]
-        for start, end in units_of[article.id]:
-            home = _home_chunk(chunks, start, end) if pooled else None
+        units = units_of[article.id]
+        unit_homes = _home_chunks(chunks, units) if pooled else [None] * len(units)
+        for (start, end), home in zip(units, unit_homes, strict=True):
             if home is None:
                 homes.append(None)
                 continue
@@ -344,11 +346,26 @@ def _chunk_and_embed(
     return result
 
 
-def _home_chunk(chunks: list[Chunk], start: int, end: int) -> int | None:
-    """The chunk that holds text[start:end] whole with the most context around it, if any does."""
-    middle = (start + end) / 2
-    holding = [i for i, chunk in enumerate(chunks) if chunk.start <= start and end <= chunk.end]
-    return min(holding, key=lambda i: abs((chunks[i].start + chunks[i].end) / 2 - middle), default=None)
+def _home_chunks(chunks: list[Chunk], units: list[tuple[int, int]]) -> list[int | None]:
+    """For each unit (start, end), the chunk that holds it whole with the most context around it, if any.
+
+    Chunks come in text order (starts and ends rising), so the chunks holding a unit are the run from the
+    first that ends at or after it to the last that starts at or before it, found by bisection: linear in
+    the article, where trying every chunk for every unit grew with its square."""
+    starts = [chunk.start for chunk in chunks]
+    ends = [chunk.end for chunk in chunks]
+    in_order = all(a <= b for a, b in zip(starts, starts[1:], strict=False)) and all(
+        a <= b for a, b in zip(ends, ends[1:], strict=False)
+    )
+    homes = []
+    for start, end in units:
+        low, high = (bisect_left(ends, end), bisect_right(starts, start)) if in_order else (0, len(chunks))
+        middle = (start + end) / 2
+        holding = [i for i in range(low, high) if chunks[i].start <= start and end <= chunks[i].end]
+        homes.append(
+            min(holding, key=lambda i: abs((chunks[i].start + chunks[i].end) / 2 - middle), default=None)
+        )
+    return homes
 
 
 def _embed_all(
