@@ -107,28 +107,34 @@ def load_corpus(
     first_path_of_id: dict[str, str] = {}
     files, listing_errors = _list_files(Path(root))
     errors.extend(listing_errors)
-    for relpath, path in files:
-        entries, digest = _load_file(relpath, path, max_file_bytes, known.get(relpath))
-        clean = bool(digest)  # every entry of the file indexed as it was written
-        for line, loaded in entries:
-            if isinstance(loaded, LoadError):
-                errors.append(loaded)
-                clean = False
-                continue
-            first = first_path_of_id.setdefault(loaded.id, loaded.path)
-            if first != loaded.path:  # the first one seen keeps the id; this one is reported
-                message = f"duplicate id {loaded.id!r}: {first} already has it; give this article its own id"
-                errors.append(LoadError(relpath, message, line))
-                clean = False
-                continue
-            if loaded.url and not _is_web_url(loaded.url):
-                warning = f"url {loaded.url!r} dropped: only http and https links are kept"
-                warnings.append(LoadError(relpath, warning, line))
-                loaded = replace(loaded, url="")
-                clean = False
-            articles.append(loaded)
-        if clean:
-            sources[relpath] = digest
+    root_fd = _open_root(Path(root))
+    try:
+        for relpath, path in files:
+            entries, digest = _load_file(relpath, root_fd, path, max_file_bytes, known.get(relpath))
+            clean = bool(digest)  # every entry of the file indexed as it was written
+            for line, loaded in entries:
+                if isinstance(loaded, LoadError):
+                    errors.append(loaded)
+                    clean = False
+                    continue
+                first = first_path_of_id.setdefault(loaded.id, loaded.path)
+                if first != loaded.path:  # the first one seen keeps the id; this one is reported
+                    message = (
+                        f"duplicate id {loaded.id!r}: {first} already has it; give this article its own id"
+                    )
+                    errors.append(LoadError(relpath, message, line))
+                    clean = False
+                    continue
+                if loaded.url and not _is_web_url(loaded.url):
+                    warning = f"url {loaded.url!r} dropped: only http and https links are kept"
+                    warnings.append(LoadError(relpath, warning, line))
+                    loaded = replace(loaded, url="")
+                    clean = False
+                articles.append(loaded)
+            if clean:
+                sources[relpath] = digest
+    finally:
+        os.close(root_fd)
     errors.sort(key=lambda error: (error.path, error.line or 0))
     return LoadResult(tuple(articles), tuple(errors), tuple(warnings), sources)
 
@@ -143,10 +149,18 @@ def _is_web_url(url: str) -> bool:
     )
 
 
-def _list_files(root: Path) -> tuple[list[tuple[str, Path]], list[LoadError]]:
-    """(POSIX path relative to root, path to read) of every supported, non-hidden regular file under
-    `root`, sorted by relative path; and the entries rejected on the way (a folder that cannot be read, a
-    link out of the corpus, a special file, a name that is not UTF-8).
+def _open_root(root: Path) -> int:
+    """A descriptor of the corpus folder, which every file is read relative to."""
+    try:
+        return os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as error:
+        raise CorpusError(f"cannot read corpus folder {root}: {error.strerror or error}") from error
+
+
+def _list_files(root: Path) -> tuple[list[tuple[str, str]], list[LoadError]]:
+    """(POSIX path relative to root, path to read relative to root) of every supported, non-hidden regular
+    file under `root`, sorted by relative path; and the entries rejected on the way (a folder that cannot be
+    read, a link out of the corpus, a special file, a name that is not UTF-8).
 
     A symlinked file is read when its target is a regular file inside the corpus folder; symlinked folders
     are not entered (no loops). Only a root that cannot be read at all is a CorpusError."""
@@ -154,7 +168,7 @@ def _list_files(root: Path) -> tuple[list[tuple[str, Path]], list[LoadError]]:
         problem = "is not a folder" if root.exists() else "does not exist"
         raise CorpusError(f"corpus folder {root} {problem}; expected a folder of .md, .txt, .html, .jsonl")
     real_root = Path(os.path.realpath(root))
-    found: list[tuple[str, Path]] = []
+    found: list[tuple[str, str]] = []
     errors: list[LoadError] = []
     pending = [(root, "")]
     while pending:
@@ -180,7 +194,7 @@ def _list_files(root: Path) -> tuple[list[tuple[str, Path]], list[LoadError]]:
                 if is_dir:
                     pending.append((Path(entry.path), relpath + "/"))
                 else:
-                    found.append((relpath, _regular_file(entry, real_root)))
+                    found.append((relpath, _regular_file(entry, relpath, real_root)))
             except _Rejected as rejected:
                 errors.append(LoadError(_escaped_name(relpath) + ("/" if is_dir else ""), str(rejected)))
             except OSError as error:
@@ -193,8 +207,8 @@ def _escaped_name(relpath: str) -> str:
     return relpath.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _regular_file(entry: os.DirEntry[str], real_root: Path) -> Path:
-    """The path to read for `entry`: itself, or a symlink's target inside the corpus folder."""
+def _regular_file(entry: os.DirEntry[str], relpath: str, real_root: Path) -> str:
+    """The path to read for `entry`, relative to the corpus folder: its own, or a symlink's target's."""
     path = Path(entry.path)
     if entry.is_symlink():
         try:
@@ -207,11 +221,11 @@ def _regular_file(entry: os.DirEntry[str], real_root: Path) -> Path:
             raise _Rejected(
                 f"symlink to {target}, outside the corpus folder: only files under the corpus folder are read"
             )
-        path = target
+        path, relpath = target, target.relative_to(real_root).as_posix()
     mode = path.stat().st_mode
     if not stat.S_ISREG(mode):
         raise _Rejected(f"not a regular file ({_file_kind(mode)}): only regular files are read")
-    return path
+    return relpath
 
 
 def _file_kind(mode: int) -> str:
@@ -221,12 +235,12 @@ def _file_kind(mode: int) -> str:
 
 
 def _load_file(
-    relpath: str, path: Path, max_file_bytes: int, known: KnownFile | None
+    relpath: str, root_fd: int, path: str, max_file_bytes: int, known: KnownFile | None
 ) -> tuple[list[tuple[int | None, _Loaded]], str]:
     """(line, Article or LoadError) for each article the file holds (one, or one per JSONL line), and
     the digest of its bytes ("" when it cannot be read). Unchanged bytes give the known articles."""
     try:
-        data = _read(path, max_file_bytes)
+        data = _read(root_fd, path, max_file_bytes)
     except _Rejected as rejected:
         return [(rejected.line, LoadError(relpath, str(rejected), rejected.line))], ""
     digest = f"{LOADER_VERSION}:{hashlib.sha256(data).hexdigest()}"
@@ -264,13 +278,14 @@ def _guarded(parse: Callable[..., Article], *args: object) -> Article:
         raise _Rejected(f"cannot be read ({type(error).__name__}: {error})") from None
 
 
-def _read(path: Path, max_file_bytes: int) -> bytes:
-    """The file's bytes, its size checked on the open file first; rejects binary and empty files.
+def _read(root_fd: int, path: str, max_file_bytes: int) -> bytes:
+    """The bytes of the file at `path` under the corpus folder `root_fd`, its size checked on the open file
+    first; rejects binary and empty files.
 
-    Opened without following a last symlink and without blocking, so a file swapped for a link or a
-    pipe after the listing is not read."""
+    Opened without following a symlink anywhere on its path and without blocking, so a file or folder
+    swapped for a link or a pipe after the listing is not read."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = _open_below(root_fd, path)
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
@@ -291,6 +306,33 @@ def _read(path: Path, max_file_bytes: int) -> bytes:
     if not data.removeprefix(b"\xef\xbb\xbf").strip():  # a BOM alone is empty too
         raise _Rejected("empty file (nothing but whitespace); expected an article")
     return data
+
+
+def _open_below(root_fd: int, path: str) -> int:
+    """A descriptor of the file at `path` under the folder `root_fd`, each folder on the way opened relative
+    to the one before and without following a link."""
+    *folders, name = path.split("/")
+    fd = root_fd
+    try:
+        for folder in folders:
+            try:
+                inner = os.open(
+                    folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd
+                )
+            except OSError as error:
+                if error.errno not in (errno.ELOOP, errno.ENOTDIR):
+                    raise
+                raise _Rejected(
+                    f"the folder {folder!r} on its path was replaced by a symlink or a file after the "
+                    "listing: nothing outside the corpus folder is read; run the build again"
+                ) from None
+            if fd != root_fd:
+                os.close(fd)
+            fd = inner
+        return os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=fd)
+    finally:
+        if fd != root_fd:
+            os.close(fd)
 
 
 def _read_at_most(handle: BinaryIO, max_file_bytes: int) -> bytes:

@@ -97,10 +97,38 @@ def test_a_file_swapped_for_a_pipe_after_the_listing_is_not_read(tmp_path, monke
     pipe = tmp_path / "pipe"
     os.mkfifo(pipe)
     listed = loading._list_files
-    monkeypatch.setattr(loading, "_list_files", lambda root: ([("x.md", pipe), *listed(root)[0]], []))
+    monkeypatch.setattr(loading, "_list_files", lambda root: ([("x.md", "pipe"), *listed(root)[0]], []))
     result = load_corpus(tmp_path)
     assert [a.path for a in result.articles] == ["good.md"]
     assert errors_by_path(result) == {"x.md": "not a regular file (a pipe): only regular files are read"}
+
+
+def test_a_folder_swapped_for_a_link_out_of_the_corpus_after_the_listing_is_not_read(tmp_path, monkeypatch):
+    """Files are listed first and read later: a sub-folder replaced by a link to a folder outside in
+    between must not get the outside file read (every folder on the way is opened without following)."""
+    from index.ingest import loading
+
+    corpus, outside = tmp_path / "corpus", tmp_path / "outside"
+    write(corpus, "good.md", "# Gut\n\nText.")
+    write(corpus, "news/deep/a.md", "# Innen\n\nDer Artikel im Korpus.")
+    write(outside, "deep/a.md", f"# Draußen\n\n{SECRET}")
+    listed = loading._list_files
+
+    def list_then_swap(root):
+        found = listed(root)
+        (corpus / "news").rename(tmp_path / "moved")
+        (corpus / "news").symlink_to(outside, target_is_directory=True)
+        return found
+
+    monkeypatch.setattr(loading, "_list_files", list_then_swap)
+    result = load_corpus(corpus)
+
+    assert [a.path for a in result.articles] == ["good.md"]
+    assert not any(SECRET in a.text for a in result.articles)
+    assert errors_by_path(result) == {
+        "news/deep/a.md": "the folder 'news' on its path was replaced by a symlink or a "
+        "file after the listing: nothing outside the corpus folder is read; run the build again"
+    }
 
 
 def test_names_that_are_not_utf8_and_paths_too_long_are_reported(tmp_path):
