@@ -23,6 +23,7 @@ from index.store.generations import (
     IndexStoreError,
     Manifest,
     build_lock,
+    claim_index_folder,
     load_index,
     publish,
     read_articles,
@@ -106,6 +107,7 @@ def build_index(
     be chunked and embedded, so a run with nothing changed does not load the model.
     """
     started = time.perf_counter()
+    claim_index_folder(index_dir, corpus_dir)
     with build_lock(index_dir):
         previous = read_manifest(index_dir)
         articles, loaded = _read_corpus(corpus_dir, _known_files(index_dir, previous))

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from index.documents import Article, LoadError
+from index.documents import INDEX_MARKER, Article, LoadError
 from index.errors import UserError
 from index.ingest.html_text import extract_html
 from index.text.language import detect_language
@@ -45,6 +45,8 @@ _WEB_SCHEMES = ("http", "https")
 LOADER_VERSION = 1
 _MAX_TITLE_LINE = 150  # a longer first line of a .txt file is a paragraph, not a headline
 _DERIVED_TITLE = 80
+_GENERATION = re.compile(r"gen-[0-9TZ]+")  # what `current` names in a Pitwall index folder
+_AN_INDEX = "a Pitwall index folder: skipped, its files are not articles"
 
 
 _Loaded = Article | LoadError
@@ -105,8 +107,9 @@ def load_corpus(
     warnings: list[LoadError] = []
     sources: dict[str, str] = {}
     first_path_of_id: dict[str, str] = {}
-    files, listing_errors = _list_files(Path(root))
+    files, listing_errors, indexes = _list_files(Path(root))
     errors.extend(listing_errors)
+    warnings.extend(LoadError(folder, _AN_INDEX) for folder in indexes)
     root_fd = _open_root(Path(root))
     try:
         for relpath, path in files:
@@ -157,10 +160,11 @@ def _open_root(root: Path) -> int:
         raise CorpusError(f"cannot read corpus folder {root}: {error.strerror or error}") from error
 
 
-def _list_files(root: Path) -> tuple[list[tuple[str, str]], list[LoadError]]:
+def _list_files(root: Path) -> tuple[list[tuple[str, str]], list[LoadError], list[str]]:
     """(POSIX path relative to root, path to read relative to root) of every supported, non-hidden regular
     file under `root`, sorted by relative path; and the entries rejected on the way (a folder that cannot be
-    read, a link out of the corpus, a special file, a name that is not UTF-8).
+    read, a link out of the corpus, a special file, a name that is not UTF-8); and the folders skipped
+    as Pitwall indexes (an index folder inside the corpus folder).
 
     A symlinked file is read when its target is a regular file inside the corpus folder; symlinked folders
     are not entered (no loops). Only a root that cannot be read at all is a CorpusError."""
@@ -170,6 +174,7 @@ def _list_files(root: Path) -> tuple[list[tuple[str, str]], list[LoadError]]:
     real_root = Path(os.path.realpath(root))
     found: list[tuple[str, str]] = []
     errors: list[LoadError] = []
+    indexes: list[str] = []
     pending = [(root, "")]
     while pending:
         folder, prefix = pending.pop()
@@ -180,6 +185,9 @@ def _list_files(root: Path) -> tuple[list[tuple[str, str]], list[LoadError]]:
             if not prefix:
                 raise CorpusError(f"cannot read corpus folder {folder}: {error.strerror or error}") from error
             errors.append(LoadError(prefix, f"cannot read folder: {error.strerror or error}"))
+            continue
+        if prefix and _is_index(entries):
+            indexes.append(_escaped_name(prefix))
             continue
         for entry in entries:
             relpath = prefix + entry.name
@@ -199,7 +207,22 @@ def _list_files(root: Path) -> tuple[list[tuple[str, str]], list[LoadError]]:
                 errors.append(LoadError(_escaped_name(relpath) + ("/" if is_dir else ""), str(rejected)))
             except OSError as error:
                 errors.append(LoadError(_escaped_name(relpath), f"cannot read: {error.strerror or error}"))
-    return sorted(found), errors
+    return sorted(found), errors, sorted(indexes)
+
+
+def _is_index(entries: list[os.DirEntry[str]]) -> bool:
+    """A folder with these entries is a Pitwall index: it has the marker, or a `current` link to a
+    generation (an index built before there was a marker)."""
+    for entry in entries:
+        if entry.name == INDEX_MARKER:
+            return True
+        if entry.name == "current" and entry.is_symlink():
+            try:
+                if _GENERATION.fullmatch(os.readlink(entry.path)):
+                    return True
+            except OSError:
+                pass
+    return False
 
 
 def _escaped_name(relpath: str) -> str:

@@ -97,7 +97,7 @@ def test_a_file_swapped_for_a_pipe_after_the_listing_is_not_read(tmp_path, monke
     pipe = tmp_path / "pipe"
     os.mkfifo(pipe)
     listed = loading._list_files
-    monkeypatch.setattr(loading, "_list_files", lambda root: ([("x.md", "pipe"), *listed(root)[0]], []))
+    monkeypatch.setattr(loading, "_list_files", lambda root: ([("x.md", "pipe"), *listed(root)[0]], [], []))
     result = load_corpus(tmp_path)
     assert [a.path for a in result.articles] == ["good.md"]
     assert errors_by_path(result) == {"x.md": "not a regular file (a pipe): only regular files are read"}
