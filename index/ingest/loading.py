@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -45,6 +46,10 @@ _WEB_SCHEMES = ("http", "https")
 LOADER_VERSION = 1
 _MAX_TITLE_LINE = 150  # a longer first line of a .txt file is a paragraph, not a headline
 _DERIVED_TITLE = 80
+# A metadata field (every one but the text) and the front matter with its YAML aliases written out: aliases
+# repeat text without taking room in the file (20,000 of a 10 KB string: a 90 KB file, a 200 MB author).
+MAX_FIELD_CHARS = 10_000
+MAX_FRONT_MATTER_CHARS = 100_000
 _GENERATION = re.compile(r"gen-[0-9TZ]+")  # what `current` names in a Pitwall index folder
 _AN_INDEX = "a Pitwall index folder: skipped, its files are not articles"
 
@@ -419,9 +424,32 @@ def _parse_front_matter(source: str) -> Mapping[str, object]:
         ) from error
     if meta is None:
         return {}
+    if _expanded_size(meta, MAX_FRONT_MATTER_CHARS) > MAX_FRONT_MATTER_CHARS:
+        raise _Rejected(
+            f"front matter is over {MAX_FRONT_MATTER_CHARS:,} characters with its YAML aliases (*name) "
+            "written out: write each value once, without aliases"
+        )
     if not isinstance(meta, dict):
         raise _Rejected(f"front matter must be 'key: value' lines (a YAML mapping), not {_kind(meta)}")
     return meta
+
+
+def _expanded_size(value: object, limit: int) -> int:
+    """Characters of `value` with every alias written out (each string, list and mapping counts one more),
+    counted only up to just past `limit`: a billion aliases, or a list that holds itself, end the count."""
+    size = 0
+    pending: list[Iterator[object]] = [iter((value,))]
+    while pending and size <= limit:
+        item = next(pending[-1], pending)  # the list itself marks the end of an iterator
+        if item is pending:
+            pending.pop()
+            continue
+        size += 1 + (len(item) if isinstance(item, str) else 0)
+        if isinstance(item, dict):
+            pending.append(itertools.chain.from_iterable(item.items()))
+        elif isinstance(item, list):
+            pending.append(iter(item))
+    return size
 
 
 def _plain_text(text: str, relpath: str) -> Article:
@@ -498,6 +526,11 @@ def _string_fields(record: Mapping[object, object]) -> dict[str, str]:
         if value is not None and not isinstance(value, str):
             raise _Rejected(f"'{key}' must be a text, not {_kind(value)}: write {key}: \"...\"")
         fields[key] = "" if value is None else value if key == "text" else value.strip()
+        if key != "text" and len(fields[key]) > MAX_FIELD_CHARS:
+            raise _Rejected(
+                f"'{key}' is {len(fields[key]):,} characters long, the limit is {MAX_FIELD_CHARS:,}: "
+                "shorten it (the article's text belongs in the body)"
+            )
     return fields
 
 

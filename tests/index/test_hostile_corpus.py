@@ -231,6 +231,25 @@ _NAME = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00"), max_size=25
 )
 _EXTENSION = st.sampled_from([".md", ".txt", ".html", ".jsonl", ".markdown", ".htm"])
+_REPEATS = st.sampled_from([1, 40, 2_000])
+_ALIASES = st.one_of(
+    st.builds(  # a list of aliases to one long string
+        lambda chars, count, field: (
+            f'---\ntitle: T\nx: &a "{"x" * chars}"\n{field}: [{", ".join(["*a"] * count)}]\n---\nText.\n'
+        ),
+        st.sampled_from([1_000, 10_000]),
+        st.sampled_from([200, 20_000]),
+        st.sampled_from(["author", "title", "extra"]),
+    ),
+    st.builds(  # lists of lists of aliases: ten to the ninth strings
+        lambda field: (
+            "---\ntitle: T\na0: &a0 [lol]\n"
+            + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 10))
+            + f"{field}: *a9\n---\nText.\n"
+        ),
+        st.sampled_from(["author", "extra"]),
+    ),
+)
 _NESTING = st.sampled_from(["[", '{"a":', "<ul><li>", "- ", "> ", "<div>"])
 
 
@@ -240,11 +259,18 @@ def hostile_entry(draw, number: int):
     kind = draw(
         st.sampled_from(
             ["good", "good", "bytes", "name", "bad-name", "nesting", "outside", "dangling", "loop", "fifo"]
+            + ["aliases", "quotes"]
         )
     )
     stem = f"{number:02d}"
     if kind == "good":
         return (f"{stem}-good.md".encode(), kind, draw(_GOOD))
+    if kind == "aliases":  # a few KB of YAML that aliases write out to megabytes or more
+        return (f"{stem}-aliases.md".encode(), kind, draw(_ALIASES))
+    if kind == "quotes":  # one long paragraph of short quotations, each going on after its closing mark
+        title, _ = draw(_GOOD)
+        quote = draw(st.sampled_from(['"Gut. Wir kommen" sagt Er. ', "„Ja. Nein“, sagt sie. Dr. X kam. "]))
+        return (f"{stem}-quotes.md".encode(), kind, (title, (quote * draw(_REPEATS)).strip()))
     if kind == "bytes":
         return (f"{stem}-bytes{draw(_EXTENSION)}".encode(), kind, draw(st.binary(max_size=300)))
     if kind == "name":  # any name, control characters included, with good content
@@ -266,7 +292,7 @@ def hostile_entry(draw, number: int):
 def _materialize(corpus: Path, secret: Path, entry) -> None:
     raw_name, kind, payload = entry
     path = os.path.join(os.fsencode(corpus), raw_name)
-    if kind in ("good", "name", "bad-name"):
+    if kind in ("good", "name", "bad-name", "quotes"):
         title, body = payload
         with open(path, "wb") as handle:  # every format reads "title line, blank line, body" as an article
             text = f"# {title}\n\n{body}\n"
@@ -277,7 +303,7 @@ def _materialize(corpus: Path, secret: Path, entry) -> None:
             elif raw_name.endswith(b".txt"):
                 text = f"{title}\n\n{body}\n"
             handle.write(text.encode())
-    elif kind in ("bytes", "nesting"):
+    elif kind in ("bytes", "nesting", "aliases"):
         with open(path, "wb") as handle:
             handle.write(payload.encode() if isinstance(payload, str) else payload)
     elif kind == "outside":
@@ -314,14 +340,16 @@ def test_a_generated_hostile_corpus_builds_with_every_good_article_and_a_reason_
         }
         errors_at = {error.path: error for error in result.errors}
         for name, kind in shown.items():
-            if kind in ("good", "name"):
+            if kind in ("good", "name", "quotes"):
                 assert name in articles_at, (name, errors_at.get(name))
                 body = next(payload for raw, _, payload in entries if raw.decode("utf-8", "replace") == name)[
                     1
                 ]
                 assert articles_at[name].text == body
-            elif kind in ("bytes", "nesting"):  # "[[[..." is a fine plain-text article
+            elif kind in ("bytes", "nesting", "aliases"):  # "[[[..." is a fine plain-text article
                 assert (name in articles_at) != (name in errors_at), name
+            elif kind == "aliases":
+                assert "YAML aliases" in errors_at[name].error or "characters long" in errors_at[name].error
             else:
                 assert name in errors_at and errors_at[name].error, (name, kind)
         assert not any("sekrit" in a.text for a in result.articles)

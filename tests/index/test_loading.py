@@ -502,3 +502,26 @@ def test_symlinked_folders_are_not_followed(tmp_path: Path) -> None:
     write(tmp_path, "real/a.md", "# A\n\nText.")
     (tmp_path / "loop").symlink_to(tmp_path, target_is_directory=True)
     assert [a.path for a in load_corpus(tmp_path).articles] == ["real/a.md"]
+
+
+def test_yaml_aliases_that_write_out_to_megabytes_reject_the_file(tmp_path: Path) -> None:
+    """20,000 aliases to a 10 KB string: a 90 KB file that once became a 200 MB author field."""
+    aliases = ", ".join(["*a"] * 20_000)
+    write(tmp_path, "bomb.md", f'---\ntitle: T\nx: &a "{"x" * 10_000}"\nauthor: [{aliases}]\n---\nText.\n')
+    write(tmp_path, "good.md", "---\ntitle: &t Gut\nsource: *t\n---\nText.\n")  # an alias itself is fine
+    result = load_corpus(tmp_path)
+    assert [(a.path, a.source) for a in result.articles] == [("good.md", "Gut")]
+    assert [(e.path, e.error) for e in result.errors] == [
+        (
+            "bomb.md",
+            "front matter is over 100,000 characters with its YAML aliases (*name) written out: "
+            "write each value once, without aliases",
+        )
+    ]
+
+
+def test_a_metadata_field_longer_than_the_limit_rejects_the_entry(tmp_path: Path) -> None:
+    write(tmp_path, "dump.jsonl", json.dumps({"title": "T" * 10_001, "text": "Text."}) + "\n")
+    (error,) = load_corpus(tmp_path).errors
+    assert (error.path, error.line) == ("dump.jsonl", 1)
+    assert error.error.startswith("'title' is 10,001 characters long, the limit is 10,000")
