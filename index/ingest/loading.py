@@ -16,9 +16,11 @@ import errno
 import hashlib
 import itertools
 import json
+import logging
 import os
 import re
 import stat
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -50,6 +52,10 @@ _DERIVED_TITLE = 80
 # repeat text without taking room in the file (20,000 of a 10 KB string: a 90 KB file, a 200 MB author).
 MAX_FIELD_CHARS = 10_000
 MAX_FRONT_MATTER_CHARS = 100_000
+# A corpus folder with more files than this of other kinds is likely not the folder meant (`--corpus /`)
+MANY_OTHER_FILES = 10_000
+LISTING_PROGRESS_EVERY = 100_000  # entries listed between two progress lines
+log = logging.getLogger(__name__)
 _GENERATION = re.compile(r"gen-[0-9TZ]+")  # what `current` names in a Pitwall index folder
 _AN_INDEX = "a Pitwall index folder: skipped, its files are not articles"
 
@@ -112,6 +118,8 @@ def load_corpus(
     warnings: list[LoadError] = []
     sources: dict[str, str] = {}
     first_path_of_id: dict[str, str] = {}
+    if Path(os.path.realpath(root)) == Path("/"):
+        log.warning("the corpus folder %s is the root of the file system: every file on it is listed", root)
     files, listing_errors, indexes = _list_files(Path(root))
     errors.extend(listing_errors)
     warnings.extend(LoadError(folder, _AN_INDEX) for folder in indexes)
@@ -180,6 +188,7 @@ def _list_files(root: Path) -> tuple[list[tuple[str, str]], list[LoadError], lis
     found: list[tuple[str, str]] = []
     errors: list[LoadError] = []
     indexes: list[str] = []
+    watch = _ListingWatch(root)
     pending = [(root, "")]
     while pending:
         folder, prefix = pending.pop()
@@ -196,11 +205,13 @@ def _list_files(root: Path) -> tuple[list[tuple[str, str]], list[LoadError], lis
             continue
         for entry in entries:
             relpath = prefix + entry.name
+            watch.entry(len(found))
             if entry.name.startswith("."):
                 continue
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)
                 if not is_dir and _extension(entry.name) not in (*_FORMATS, _JSONL):
+                    watch.other_file()
                     continue
                 if _escaped_name(relpath) != relpath:
                     raise _Rejected("the name is not UTF-8: rename it")
@@ -213,6 +224,35 @@ def _list_files(root: Path) -> tuple[list[tuple[str, str]], list[LoadError], lis
             except OSError as error:
                 errors.append(LoadError(_escaped_name(relpath), f"cannot read: {error.strerror or error}"))
     return sorted(found), errors, sorted(indexes)
+
+
+class _ListingWatch:
+    """Says on stderr (a warning in the log) how far the listing of a large corpus folder got, and once
+    when the folder holds more files of other kinds than a corpus would (`--corpus /`, `--corpus ~`)."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._listed = self._others = 0
+
+    def entry(self, articles: int) -> None:
+        self._listed += 1
+        if self._listed % LISTING_PROGRESS_EVERY == 0:
+            log.warning(
+                "listing the corpus folder %s: %s entries so far, %s article files",
+                self._root,
+                f"{self._listed:,}",
+                f"{articles:,}",
+            )
+
+    def other_file(self) -> None:
+        self._others += 1
+        if self._others == MANY_OTHER_FILES + 1:
+            log.warning(
+                "the corpus folder %s holds more than %s files that are not articles (.md, .txt, .html, "
+                ".jsonl): is it the folder meant?",
+                self._root,
+                f"{MANY_OTHER_FILES:,}",
+            )
 
 
 def _is_index(entries: list[os.DirEntry[str]]) -> bool:
@@ -287,6 +327,11 @@ def _parse_file(relpath: str, data: bytes) -> Iterator[tuple[int | None, _Loaded
             yield from _jsonl_articles(data, relpath)
             return
         text = _decode(data)
+        if not _visible(text):
+            raise _Rejected(
+                "empty file (nothing but whitespace and invisible characters such as zero-width spaces); "
+                "expected an article"
+            )
         kind = _FORMATS[_extension(relpath)]
         parse = _markdown if kind == "markdown" else _plain_text if kind == "text" else _html
         yield None, _guarded(parse, text, relpath)
@@ -561,8 +606,14 @@ def _split_heading(text: str) -> tuple[str, str]:
     return first.lstrip("#").strip(), _SETEXT_UNDERLINE.sub("", rest, count=1).strip()
 
 
+def _visible(text: str) -> bool:
+    """Whether `text` has a character that shows: not whitespace, not a format character (zero-width
+    space and joiner, word joiner, soft hyphen, byte order mark, direction marks)."""
+    return any(not char.isspace() and unicodedata.category(char) != "Cf" for char in text)
+
+
 def _require_body(body: str, where: str) -> str:
-    if not body:
+    if not _visible(body):
         raise _Rejected(f"missing body: no article text {where}")
     return body
 

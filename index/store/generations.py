@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from index.documents import INDEX_MARKER, Article, Chunk
+from index.embed.embedding import settings_for_model_id
 from index.errors import UserError
 from index.store.dense import DenseIndex
 from index.store.integrity import FileDamaged, file_record, json_checksum, verify_files, write_file
@@ -144,6 +145,11 @@ def current_generation(index_dir: Path) -> Path | None:
     """The generation `current` points to (None when there is no `current`); IndexDamaged when it points
     anywhere but at a generation folder of `index_dir`."""
     link = index_dir / CURRENT
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexStoreError(
+            f"the index folder {index_dir} is a file, not a folder: name the index folder with --index or "
+            "PITWALL_INDEX_DIR"
+        )
     try:
         target = os.readlink(link)
     except FileNotFoundError:
@@ -293,7 +299,7 @@ def _verified_manifest(generation: Path, verify: bool, model_id: str | None = No
         raise IndexMismatch(
             f"the index in {generation.parent} was built with the model {manifest.model_id!r}, but the "
             f"settings ask for {model_id!r}: re-index with `pitwall index` "
-            f"(or set PITWALL_EMBEDDING_MODEL={manifest.model_id})"
+            f"(or set {settings_for_model_id(manifest.model_id)})"
         )
     missing = [name for name in _FILES if name not in manifest.files]
     if missing or not any(name.startswith("bm25/") for name in manifest.files):
