@@ -5,7 +5,9 @@ Article text is verbatim apart from a stripped BOM, LF line ends and stripped ou
 quotes are later checked as substrings of it. HTML is the exception: its text is extracted from markup.
 
 Only regular files under the corpus folder are read: a symlink whose target lies outside it, a dangling
-or looping link and a pipe, device or socket are rejected with the reason. A URL that is not http(s) is
+or looping link and a pipe, device or socket are rejected with the reason. Files are opened relative to the
+corpus folder, folder by folder without following links, so a folder swapped for a link after the listing is
+not entered. A Pitwall index folder inside the corpus folder is skipped. A URL that is not http(s) is
 dropped from its article and reported as a warning.
 """
 

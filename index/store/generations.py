@@ -1,6 +1,8 @@
 """The index directory: generations of files published atomically, and a manifest checked on load.
 
 Layout of INDEX_DIR:
+    .pitwall-index                          the marker written at the first build: builds write and delete
+                                            only in a folder that has it (or an index from before it)
     current -> gen-20261126T101500123456   (a symlink, swapped atomically by each build)
     gen-.../manifest.json                   format, model, dimension, token limit, chunking, article hashes,
                                             FAISS index type
