@@ -24,6 +24,7 @@ import re
 import stat
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -125,8 +126,7 @@ def load_corpus(
     files, listing_errors, indexes = _list_files(Path(root))
     errors.extend(listing_errors)
     warnings.extend(LoadError(folder, _AN_INDEX) for folder in indexes)
-    root_fd = _open_root(Path(root))
-    try:
+    with _opened_folder(Path(root)) as root_fd:
         for relpath, path in files:
             entries, digest = _load_file(relpath, root_fd, path, max_file_bytes, known.get(relpath))
             clean = bool(digest)  # every entry of the file indexed as it was written
@@ -151,8 +151,6 @@ def load_corpus(
                 articles.append(loaded)
             if clean:
                 sources[relpath] = digest
-    finally:
-        os.close(root_fd)
     errors.sort(key=lambda error: (error.path, error.line or 0))
     return LoadResult(tuple(articles), tuple(errors), tuple(warnings), sources)
 
@@ -167,12 +165,17 @@ def _is_web_url(url: str) -> bool:
     )
 
 
-def _open_root(root: Path) -> int:
+@contextmanager
+def _opened_folder(root: Path) -> Iterator[int]:
     """A descriptor of the corpus folder, which every file is read relative to."""
     try:
-        return os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as error:
         raise CorpusError(f"cannot read corpus folder {root}: {error.strerror or error}") from error
+    try:
+        yield fd
+    finally:
+        os.close(fd)
 
 
 def _list_files(root: Path) -> tuple[list[tuple[str, str]], list[LoadError], list[str]]:
