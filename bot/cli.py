@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from bot.exit_codes import ExitCode
 from bot.settings import SEARCH_RESULTS, Settings
@@ -30,8 +31,11 @@ EXIT_SOME_REJECTED = ExitCode.SOME_REJECTED
 EXIT_NOTHING_INDEXED = ExitCode.NOTHING_INDEXED
 
 
+MAX_LINE_CHARS = 10_000  # a line of `pitwall ask -` longer than this is not a question: reading stops
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser(json_errors="--json" in (sys.argv[1:] if argv is None else argv)).parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
     for handler in logging.getLogger().handlers:
         handler.setFormatter(PrintableFormatter("%(levelname)s %(name)s: %(message)s"))
@@ -74,10 +78,26 @@ def error_message(error: BaseException) -> str:
     return " ".join(text.split())
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pitwall", description=__doc__.splitlines()[0])
+class _Parser(argparse.ArgumentParser):
+    """argparse that, with `json_errors` (--json among the arguments), also prints a usage error as one
+    JSON document on stdout, as every other failure of a command under --json is."""
+
+    def __init__(self, *args, json_errors: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.json_errors = json_errors
+
+    def error(self, message: str) -> NoReturn:
+        if self.json_errors:
+            print(json.dumps({"error": message}, ensure_ascii=False))
+        super().error(message)
+
+
+def _parser(json_errors: bool = False) -> argparse.ArgumentParser:
+    parser = _Parser(prog="pitwall", description=__doc__.splitlines()[0], json_errors=json_errors)
     parser.add_argument("-v", "--verbose", action="store_true", help="log more to stderr")
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        required=True, metavar="COMMAND", parser_class=functools.partial(_Parser, json_errors=json_errors)
+    )
 
     def command(name: str, run: Callable, help_: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_, description=help_)
@@ -275,19 +295,27 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     if hasattr(sys.stdin, "reconfigure"):
         sys.stdin.reconfigure(errors="surrogateescape")  # a line that is not UTF-8 is reported, not fatal
     status = ExitCode.OK
-    for line in sys.stdin:
+    for number, line in enumerate(iter(lambda: sys.stdin.readline(MAX_LINE_CHARS + 1), ""), start=1):
+        if len(line) > MAX_LINE_CHARS:  # nothing of a longer line is kept: reading stops here
+            message = f"line {number} of stdin is over {MAX_LINE_CHARS:,} characters: one question per line"
+            _print_error(message, args.json)
+            return ExitCode.ERROR
         if not line.strip():
             continue
         try:
             answer = service.ask(line, since=args.since, until=args.until)
         except UserError as error:  # this line only: the others are still answered
             status = ExitCode.ERROR
-            if args.json:
-                print(json.dumps({"error": str(error)}, ensure_ascii=False), flush=True)
-            print(f"pitwall: {printable(str(error))}", file=sys.stderr)
+            _print_error(str(error), args.json)
             continue
         _print_answer(answer, args.json)
     return status
+
+
+def _print_error(message: str, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"error": message}, ensure_ascii=False), flush=True)
+    print(f"pitwall: {printable(message)}", file=sys.stderr)
 
 
 def _print_answer(answer: Answer, as_json: bool) -> None:
@@ -341,7 +369,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.evaluation.retrieval import evaluate
+    from bot.evaluation.retrieval import evaluate, read_squad
     from bot.service import make_embedder
 
     for path in (args.squad, args.news, args.questions):
@@ -349,6 +377,8 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
             raise ValueError(f"{path} is not a file")
     if args.news and not (args.answers and args.questions):
         raise ValueError("--news needs --answers and --questions QUESTIONS.jsonl")
+    if args.squad:
+        read_squad(args.squad, args.questions)  # data of another shape is reported before the model loads
     work_dir = args.work_dir or Path.home() / ".cache" / "pitwall" / "eval"
     embedder = make_embedder(settings)
     if args.answers:

@@ -1,25 +1,85 @@
-"""Settings from environment variables (prefix PITWALL_) and an optional .env file, loaded once by the CLI."""
+"""Settings from environment variables (prefix PITWALL_) and an optional .env file, loaded once by the CLI.
+
+`.env` is read only when it is a regular file (a pipe there would block every command); one that is not
+UTF-8 or has a line python-dotenv cannot parse is an error naming the file and line. No float setting
+takes nan or an infinity.
+"""
 
 from __future__ import annotations
 
+import io
+import logging
+import os
+import stat
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from dotenv.parser import parse_stream
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.embed.embedding import DEFAULT_MODEL, model_id_for
+from index.errors import UserError
 from index.fusion import LEXICAL_WEIGHT
 from index.text.chunking import OVERLAP_SENTENCES
 
 SEARCH_RESULTS = 5  # passages `pitwall search` shows unless asked for another number: a screenful
 MIN_EVIDENCE = 0.25  # calibrated on XQuAD German and English questions: `pitwall eval --abstention`
+ENV_FILE = Path(".env")
+_MAX_ENV_FILE_BYTES = 1_000_000
 
 
-class Settings(BaseSettings):
+class SettingsFileError(UserError):
+    """The .env file cannot be read as settings."""
+
+
+def checked_env_file(path: Path = ENV_FILE) -> Path | None:
+    """`path` when it is a regular file of KEY=value lines in UTF-8; None when there is none or it is not
+    a regular file (a pipe, a folder: not read, and said in a warning); SettingsFileError naming the file
+    and line when it cannot be decoded or parsed."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise SettingsFileError(f"cannot read the settings file {path}: {error.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            logging.getLogger("pitwall").warning("%s is not a regular file: its settings are not read", path)
+            return None
+        data = handle.read(_MAX_ENV_FILE_BYTES + 1)
+    if len(data) > _MAX_ENV_FILE_BYTES:
+        raise SettingsFileError(f"the settings file {path} is over {_MAX_ENV_FILE_BYTES:,} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise SettingsFileError(
+            f"the settings file {path} is not UTF-8 (line {line}): save it as UTF-8"
+        ) from None
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:  # the line itself is not shown: it may hold a token
+            raise SettingsFileError(
+                f"the settings file {path} has a line python-dotenv cannot parse (line "
+                f"{binding.original.line}): write KEY=value, quoting values with spaces or quotes"
+            )
+    return path
+
+
+class EnvFileSettings(BaseSettings):
+    """Settings read from the environment and `.env`, the file checked first (`checked_env_file`)."""
+
+    def __init__(self, **values: Any) -> None:
+        values.setdefault("_env_file", checked_env_file())
+        super().__init__(**values)
+
+
+class Settings(EnvFileSettings):
     """The engine and answer settings. The Discord section lives beside the Discord adapter."""
 
-    model_config = SettingsConfigDict(env_prefix="PITWALL_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="PITWALL_", env_file=ENV_FILE, extra="ignore", allow_inf_nan=False
+    )
 
     corpus_dir: Path = Field(Path("corpus"), description="Folder of article files, read recursively.")
     index_dir: Path = Field(Path(".index"), description="Where the index is published.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from index.store.generations import (
     IndexStoreError,
     Manifest,
     build_lock,
+    claim_index_folder,
     load_index,
     publish,
     read_articles,
@@ -105,6 +107,7 @@ def build_index(
     be chunked and embedded, so a run with nothing changed does not load the model.
     """
     started = time.perf_counter()
+    claim_index_folder(index_dir, corpus_dir)
     with build_lock(index_dir):
         previous = read_manifest(index_dir)
         articles, loaded = _read_corpus(corpus_dir, _known_files(index_dir, previous))
@@ -319,8 +322,9 @@ def _chunk_and_embed(
         first = len(chunk_texts)
         chunk_texts += [chunk.text for chunk in chunks]
         spans += [[] for _ in chunks]
-        for start, end in units_of[article.id]:
-            home = _home_chunk(chunks, start, end) if pooled else None
+        units = units_of[article.id]
+        unit_homes = _home_chunks(chunks, units) if pooled else [None] * len(units)
+        for (start, end), home in zip(units, unit_homes, strict=True):
             if home is None:
                 homes.append(None)
                 continue
@@ -344,11 +348,26 @@ def _chunk_and_embed(
     return result
 
 
-def _home_chunk(chunks: list[Chunk], start: int, end: int) -> int | None:
-    """The chunk that holds text[start:end] whole with the most context around it, if any does."""
-    middle = (start + end) / 2
-    holding = [i for i, chunk in enumerate(chunks) if chunk.start <= start and end <= chunk.end]
-    return min(holding, key=lambda i: abs((chunks[i].start + chunks[i].end) / 2 - middle), default=None)
+def _home_chunks(chunks: list[Chunk], units: list[tuple[int, int]]) -> list[int | None]:
+    """For each unit (start, end), the chunk that holds it whole with the most context around it, if any.
+
+    Chunks come in text order (starts and ends rising), so the chunks holding a unit are the run from the
+    first that ends at or after it to the last that starts at or before it, found by bisection: linear in
+    the article, where trying every chunk for every unit grew with its square."""
+    starts = [chunk.start for chunk in chunks]
+    ends = [chunk.end for chunk in chunks]
+    in_order = all(a <= b for a, b in zip(starts, starts[1:], strict=False)) and all(
+        a <= b for a, b in zip(ends, ends[1:], strict=False)
+    )
+    homes = []
+    for start, end in units:
+        low, high = (bisect_left(ends, end), bisect_right(starts, start)) if in_order else (0, len(chunks))
+        middle = (start + end) / 2
+        holding = [i for i in range(low, high) if chunks[i].start <= start and end <= chunks[i].end]
+        homes.append(
+            min(holding, key=lambda i: abs((chunks[i].start + chunks[i].end) / 2 - middle), default=None)
+        )
+    return homes
 
 
 def _embed_all(

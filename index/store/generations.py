@@ -1,6 +1,8 @@
 """The index directory: generations of files published atomically, and a manifest checked on load.
 
 Layout of INDEX_DIR:
+    .pitwall-index                          the marker written at the first build: builds write and delete
+                                            only in a folder that has it (or an index from before it)
     current -> gen-20261126T101500123456   (a symlink, swapped atomically by each build)
     gen-.../manifest.json                   format, model, dimension, token limit, chunking, article hashes,
                                             FAISS index type
@@ -35,7 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.documents import Article, Chunk
+from index.documents import INDEX_MARKER, Article, Chunk
+from index.embed.embedding import settings_for_model_id
 from index.errors import UserError
 from index.store.dense import DenseIndex
 from index.store.integrity import FileDamaged, file_record, json_checksum, verify_files, write_file
@@ -66,6 +69,11 @@ class IndexBusy(IndexStoreError):
 
 class IndexDamaged(IndexStoreError):
     """A file of the index is missing, truncated, garbled or does not match the others."""
+
+
+class IndexFolderRefused(IndexStoreError):
+    """The index folder is not one Pitwall may write into: a file, the corpus folder, or a folder of other
+    files (a build deletes old generations there)."""
 
 
 class IndexWriteError(IndexStoreError):
@@ -139,6 +147,11 @@ def current_generation(index_dir: Path) -> Path | None:
     """The generation `current` points to (None when there is no `current`); IndexDamaged when it points
     anywhere but at a generation folder of `index_dir`."""
     link = index_dir / CURRENT
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexStoreError(
+            f"the index folder {index_dir} is a file, not a folder: name the index folder with --index or "
+            "PITWALL_INDEX_DIR"
+        )
     try:
         target = os.readlink(link)
     except FileNotFoundError:
@@ -288,7 +301,7 @@ def _verified_manifest(generation: Path, verify: bool, model_id: str | None = No
         raise IndexMismatch(
             f"the index in {generation.parent} was built with the model {manifest.model_id!r}, but the "
             f"settings ask for {model_id!r}: re-index with `pitwall index` "
-            f"(or set PITWALL_EMBEDDING_MODEL={manifest.model_id})"
+            f"(or set {settings_for_model_id(manifest.model_id)})"
         )
     missing = [name for name in _FILES if name not in manifest.files]
     if missing or not any(name.startswith("bm25/") for name in manifest.files):
@@ -374,6 +387,46 @@ def _damaged(generation: Path, damage: FileDamaged) -> IndexDamaged:
 def _reason(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[-1] if text else ''}".strip().rstrip(":")
+
+
+# What the build lock leaves in an index folder besides the marker (a file, or a lease folder).
+_LOCK_NAMES = (".lock", ".lease")
+
+
+def claim_index_folder(index_dir: Path, corpus_dir: Path) -> None:
+    """Make sure a build may write into `index_dir`, and mark it as a Pitwall index at the first build.
+
+    A build deletes old generations and leftovers in its index folder, so it writes only into a new or
+    empty folder, one it marked before, or one that already holds a Pitwall index (built before there was
+    a marker); never into a file, the corpus folder or a folder of other files (IndexFolderRefused)."""
+    where = "choose another folder with --index or PITWALL_INDEX_DIR"
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexFolderRefused(f"the index folder {index_dir} is a file, not a folder: {where}")
+    if index_dir.resolve() == corpus_dir.resolve():
+        raise IndexFolderRefused(
+            f"the index folder {index_dir} is the corpus folder: the index needs a folder of its own; {where}"
+        )
+    marker = index_dir / INDEX_MARKER
+    if marker.is_file():
+        return
+    if index_dir.is_dir() and not _holds_index(index_dir):
+        others = sorted(entry.name for entry in index_dir.iterdir() if entry.name not in _LOCK_NAMES)
+        if others:
+            raise IndexFolderRefused(
+                f"the index folder {index_dir} holds other files ({', '.join(others[:3])}"
+                f"{', ...' if len(others) > 3 else ''}) and no Pitwall index; a build would delete some of "
+                f"them: {where} (a new or empty one)"
+            )
+    index_dir.mkdir(parents=True, exist_ok=True)
+    write_file(marker, lambda out: out.write(b"A Pitwall index: pitwall index deletes old gen-* here.\n"))
+
+
+def _holds_index(index_dir: Path) -> bool:
+    """`index_dir` holds a Pitwall index built before indexes had a marker: `current` names a generation."""
+    try:
+        return current_generation(index_dir) is not None
+    except IndexDamaged:
+        return False
 
 
 def _reached(step: str) -> None:
@@ -487,7 +540,7 @@ def _remove_old_generations(index_dir: Path, keep: set[str]) -> None:
     """Delete every generation but `keep` (the new one and the one it replaced: a reader may still be
     loading it) and whatever `current` points to now. Orphans of killed builds go too."""
     live = _live_name(index_dir)
-    for old in sorted(index_dir.glob("gen-*")):
+    for old in sorted(path for path in index_dir.glob("gen-*") if _GENERATION.fullmatch(path.name)):
         if old.name in keep or old.name == live:
             continue
         trash = index_dir / f"tmp-old-{old.name}"

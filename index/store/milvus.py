@@ -41,6 +41,7 @@ from pymilvus import DataType, Function, FunctionType, MilvusClient
 from pymilvus.exceptions import MilvusException
 
 from index.documents import Article, Chunk
+from index.embed.embedding import settings_for_model_id
 from index.store.dense import NPROBE, choose_kind, list_count
 from index.store.generations import FORMAT_VERSION, IndexMismatch, IndexNotFound, IndexStoreError, Manifest
 from index.store.stores import SIMILARITY_SAMPLE, Candidates, DateRange, most_recent
@@ -166,7 +167,7 @@ class MilvusStore:
             raise IndexMismatch(
                 f"the Milvus index {prefix!r} was built with the model {manifest.model_id!r}, but the "
                 f"settings ask for {model_id!r}: re-index with `pitwall index` "
-                f"(or set PITWALL_EMBEDDING_MODEL={manifest.model_id})"
+                f"(or set {settings_for_model_id(manifest.model_id)})"
             )
         for name in (generation.chunks, generation.units, generation.articles):
             client.load_collection(name)

@@ -169,3 +169,73 @@ def test_the_exit_codes_are_the_ones_the_readme_lists():
     readme = (cli.Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     for code in ExitCode:
         assert f"| {code.value} | `{code.name}` |" in readme
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["ask", "x", "--since", "2024-13-45"], "argument --since: '2024-13-45' is not a date"),
+        (
+            ["search", "x", "--mode", "nonsense"],
+            "argument --mode: invalid choice: 'nonsense'",
+        ),
+        (["index", "--ray-workers", "0"], "argument --ray-workers: '0' is not a whole number"),
+    ],
+)
+def test_a_usage_error_under_json_is_one_json_document_too(capsys, argv, expected):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([*argv, "--json"])
+    out, err = capsys.readouterr()
+    assert exit_.value.code == ExitCode.USAGE
+    (document,) = [json.loads(line) for line in out.splitlines()]
+    assert document["error"].startswith(expected) and expected in err
+
+
+def test_an_index_of_another_model_advises_the_model_name_and_backend(capsys, monkeypatch):
+    assert run(capsys, "index")[0] == ExitCode.OK
+    monkeypatch.setenv("PITWALL_EMBEDDING_MODEL", "another/model")
+    status, _, err = run(capsys, "ask", "Plant Alpine die IMSA?")
+    assert status == ExitCode.ERROR
+    advice = one_line(err).partition("(or set ")[2]
+    assert advice == (
+        "PITWALL_EMBEDDING_MODEL=bundled:all-MiniLM-L6-v2 and PITWALL_EMBEDDING_BACKEND=onnx-int8)"
+    )
+
+
+@pytest.mark.parametrize("command", [["index"], ["ask", "Plant Alpine die IMSA?"]])
+def test_an_index_folder_that_is_a_file_is_named_as_such(tmp_path, capsys, command):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("notes")
+    status, _, err = run(capsys, *command, "--index", str(a_file))
+    assert status == ExitCode.ERROR
+    assert f"the index folder {a_file} is a file, not a folder" in one_line(err)
+    assert a_file.read_text() == "notes"
+
+
+@pytest.mark.parametrize(
+    "data", ["[]", '{"data": [{"title": "T"}]}', '{"data": [{"title": "T", "paragraphs": 3}]}']
+)
+def test_eval_names_the_file_of_data_that_is_not_squad(tmp_path, capsys, monkeypatch, data):
+    monkeypatch.setattr("bot.service.make_embedder", lambda settings: pytest.fail("the model was loaded"))
+    squad = tmp_path / "squad.json"
+    squad.write_text(data)
+    status, out, err = run(capsys, "eval", "--squad", str(squad), "--json")
+    assert status == ExitCode.ERROR
+    assert f"{squad} is not SQuAD-format data" in one_line(err) and "internal error" not in err
+    assert f"{squad} is not SQuAD-format data" in json.loads(out)["error"]
+
+
+def test_a_stdin_line_too_long_to_be_a_question_stops_the_reading(capsys, monkeypatch):
+    run(capsys, "index")
+    long_line = "x" * (cli.MAX_LINE_CHARS * 5)  # as `< /dev/zero` would be, without an end
+    stdin = io.TextIOWrapper(io.BytesIO(f"Plant Alpine die IMSA?\n{long_line}\nWer ist Penske?\n".encode()))
+    reads = []
+    monkeypatch.setattr("sys.stdin", stdin)
+    real_readline = stdin.readline
+    monkeypatch.setattr(stdin, "readline", lambda size=-1: reads.append(size) or real_readline(size))
+    status, out, err = run(capsys, "ask", "-", "--json")
+    documents = [json.loads(line) for line in out.splitlines()]
+    assert status == ExitCode.ERROR
+    assert [d.get("question") for d in documents] == ["Plant Alpine die IMSA?", None]
+    assert documents[1]["error"] == "line 2 of stdin is over 10,000 characters: one question per line"
+    assert all(0 < size <= cli.MAX_LINE_CHARS + 1 for size in reads)  # never a whole line at once

@@ -7,7 +7,8 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
-from index.build import NothingToIndex, build_index
+from index.build import NothingToIndex, _home_chunks, build_index
+from index.documents import Chunk
 from index.search import Searcher
 from index.store import generations as store
 from index.store.generations import (
@@ -22,6 +23,7 @@ from index.store.generations import (
 )
 from tests.conftest import write_article
 from tests.fakes import FakeEmbedder, FakeSpanEmbedder
+from tests.timing import growth
 
 MODEL = FakeEmbedder.model_id
 
@@ -158,6 +160,20 @@ def test_sentences_no_chunk_holds_whole_are_embedded_on_their_own(tmp_path):
     texts, vectors = unit_texts_and_vectors(tmp_path / "index", embedder.model_id)
     assert texts == ["Kurz gesagt.", long]
     np.testing.assert_allclose(vectors, embedder.embed_passages(texts), atol=1e-3)
+
+
+def test_each_sentence_finds_its_chunk_in_time_linear_in_the_article():
+    """Every chunk was once tried for every sentence: a long article took minutes before embedding."""
+
+    def chunks_and_units(n: int) -> tuple[list[Chunk], list[tuple[int, int]]]:
+        chunks = [Chunk("a", i, 100 * i, 100 * i + 200, "") for i in range(n)]  # each half in the next
+        return chunks, [(50 * j + 5, 50 * j + 45) for j in range(2 * n + 2)]
+
+    chunks, units = chunks_and_units(3)
+    homes = _home_chunks(chunks, [*units, (150, 250), (380, 420)])
+    assert homes == [0, 0, 0, 1, 1, 2, 2, 2, 1, None]  # the one it sits most centrally in, if any
+    inputs = {n: chunks_and_units(n) for n in (600, 2400)}
+    assert growth(lambda n: _home_chunks(*inputs[n]), 600, runs=5) < 8  # quadratic: about 16
 
 
 def test_sentences_the_model_cut_off_are_embedded_on_their_own(corpus, tmp_path):
