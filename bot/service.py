@@ -17,7 +17,8 @@ from index.documents import Article
 from index.embed.embedding import Embedder, create_embedder
 from index.errors import UserError
 from index.search import Mode, Searcher
-from index.store.generations import build_lock, load_index
+from index.store.generations import load_index
+from index.store.lease import build_lock
 from index.store.stores import FaissStore, Store
 from index.text.translation import english_to_german
 
@@ -169,49 +170,67 @@ class AnswerService:
         )
 
     def reindex(
-        self, progress: Progress | None = None, *, ray: str | None = None, ray_workers: int | None = None
+        self,
+        progress: Progress | None = None,
+        *,
+        ray: str | None = None,
+        ray_workers: int | None = None,
+        what: str = "pitwall index",
     ) -> IndexReport:
         """Update the index from the corpus folder; answers come from the old index until this returns.
+
+        The one entry point of every build: it holds the index's lease (index/store/lease.py) while it
+        runs, so one build at a time per index runs, whichever process or host starts it; another build
+        running is IndexBusy at once, naming it. `what` names this build to others ("/reindex", "feed
+        refresh", ...).
 
         With `ray` (an address: "local", "auto", "ray://host:10001") new and changed passages are embedded
         by `ray_workers` Ray workers (default: one per CPU of the cluster); Ray is only started when
         something has to be embedded."""
         if ray is None:
-            report = self._build(self.embedder, progress)
+            report = self._build(self.embedder, progress, what)
         else:
-            report = self._build_with_ray(ray, ray_workers, progress)
+            report = self._build_with_ray(ray, ray_workers, progress, what)
         changed = report.added or report.changed or report.removed
         if self._searcher is not None and changed:  # swap in the new index; otherwise load it when asked
             self._searcher = self._load_searcher()
         self.last_report = report
         return report
 
-    def _build(self, get_embedder: Callable[[], Embedder], progress: Progress | None) -> IndexReport:
+    def _build(
+        self, get_embedder: Callable[[], Embedder], progress: Progress | None, what: str
+    ) -> IndexReport:
         from index.build import build_index
 
-        if self.settings.store == "milvus":
+        settings, seconds = self.settings, self.settings.lease_seconds
+        if settings.store == "milvus":
             milvus_store, milvus_build = _milvus_modules()
-            with build_lock(self.settings.index_dir):  # one build at a time from this machine
+            writer = milvus_store.MilvusWriter.open(*milvus_address(settings))
+            with writer.build_lock(what, seconds):
                 return milvus_build.build_into_milvus(
-                    self.settings.corpus_dir,
-                    milvus_store.MilvusWriter.open(*milvus_address(self.settings)),
-                    model_id=self.settings.model_id,
+                    settings.corpus_dir,
+                    writer,
+                    model_id=settings.model_id,
                     get_embedder=get_embedder,
-                    overlap_sentences=self.settings.chunk_overlap_sentences,
-                    target_tokens=self.settings.chunk_target_tokens,
+                    overlap_sentences=settings.chunk_overlap_sentences,
+                    target_tokens=settings.chunk_target_tokens,
                     progress=progress,
                 )
-        return build_index(
-            self.settings.corpus_dir,
-            self.settings.index_dir,
-            model_id=self.settings.model_id,
-            get_embedder=get_embedder,
-            overlap_sentences=self.settings.chunk_overlap_sentences,
-            target_tokens=self.settings.chunk_target_tokens,
-            progress=progress,
-        )
+        with build_lock(settings.index_dir, what, seconds) as lease:
+            return build_index(
+                settings.corpus_dir,
+                settings.index_dir,
+                model_id=settings.model_id,
+                get_embedder=get_embedder,
+                overlap_sentences=settings.chunk_overlap_sentences,
+                target_tokens=settings.chunk_target_tokens,
+                progress=progress,
+                lease=lease,
+            )
 
-    def _build_with_ray(self, address: str, workers: int | None, progress: Progress | None) -> IndexReport:
+    def _build_with_ray(
+        self, address: str, workers: int | None, progress: Progress | None, what: str
+    ) -> IndexReport:
         try:
             from index.embed import ray_embedding
         except ImportError as error:
@@ -227,7 +246,7 @@ class AnswerService:
             return started[0]
 
         try:
-            report = self._build(get_embedder, progress)
+            report = self._build(get_embedder, progress, what)
         finally:
             for embedder in started:
                 embedder.close()
