@@ -551,6 +551,8 @@ class MilvusWriter:
     def publish(self, manifest: Manifest) -> Generation:
         """Record the manifest and make the target generation the live one (an alias switch)."""
         target = self._target()
+        if self.lease is not None:
+            self.lease.check()
         data = {**manifest.to_json(), "article_hashes": {}}  # the hashes live with the articles
         self._client.alter_collection_properties(target.chunks, properties={MANIFEST: json.dumps(data)})
         for name in (target.chunks, target.units, target.articles):
