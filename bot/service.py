@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -17,13 +18,20 @@ from index.documents import Article
 from index.embed.embedding import Embedder, create_embedder
 from index.errors import UserError
 from index.search import Mode, Searcher
-from index.store.generations import load_index
+from index.store.generations import IndexBusy, IndexNotFound, current_generation, load_index
 from index.store.lease import build_lock
 from index.store.stores import FaissStore, Store
 from index.text.translation import english_to_german
 
 if TYPE_CHECKING:  # building (loaders, HTML parsing, bm25s) is imported only when an index is built
     from index.build import IndexReport, Progress
+
+
+log = logging.getLogger(__name__)
+FOLLOW_SECONDS = 15.0  # how often a process looks whether another process or host published a build
+WAIT_SECONDS = (
+    5.0  # how often `pitwall bot` retries its start-up build while another one runs and no index is
+)
 
 
 class QuestionError(UserError):
@@ -123,7 +131,8 @@ def open_store(settings: Settings) -> Store:
 
 
 class AnswerService:
-    """Owns the embedder and the loaded index; a re-index swaps in the new index when it is published."""
+    """Owns the embedder and the loaded index; a re-index swaps in the new index when it is published, and
+    so does a build published by another process or host (looked for every FOLLOW_SECONDS while asked)."""
 
     def __init__(
         self,
@@ -140,6 +149,8 @@ class AnswerService:
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()
         self._load_lock = threading.Lock()
+        self._version: str | None = None  # of the published index the searcher was loaded from
+        self._next_look = 0.0  # time.monotonic() of the next look for a build published elsewhere
         self.last_report: IndexReport | None = None
 
     def embedder(self) -> Embedder:
@@ -155,18 +166,44 @@ class AnswerService:
                 if self._searcher is None:
                     self._searcher = self._load_searcher()
                 searcher = self._searcher
+        elif time.monotonic() >= self._next_look:
+            searcher = self._follow(searcher)
         return searcher
+
+    def _follow(self, searcher: Searcher) -> Searcher:
+        """The index another process or host published since this one was loaded, swapped in; else (or
+        when the store cannot tell now) the loaded one. One thread looks; the others keep answering."""
+        if not self._load_lock.acquire(blocking=False):
+            return searcher
+        try:
+            self._next_look = time.monotonic() + FOLLOW_SECONDS
+            if self._published_version(searcher) != self._version:
+                self._searcher = searcher = self._load_searcher()
+        except Exception as error:  # noqa: BLE001 - the store is unreachable or mid-change: look again later
+            log.warning("could not look for a newer index (%s); answering from the loaded one", error)
+        finally:
+            self._load_lock.release()
+        return searcher
+
+    def _published_version(self, searcher: Searcher | None) -> str | None:
+        """What identifies the published index now: the generation `current` points to, or for Milvus the
+        alias's generation and its manifest (read with the loaded store's connection)."""
+        if self.settings.store == "milvus":
+            return searcher.store.published_version() if searcher is not None else None  # type: ignore[attr-defined]
+        generation = current_generation(self.settings.index_dir)
+        return generation.name if generation is not None else None
 
     def load(self) -> None:
         """Load the model and the index now, once, and run one search so the first question is fast."""
         self.searcher().search("warm-up", 1)
 
     def _load_searcher(self) -> Searcher:
+        version = self._published_version(None)  # before loading: a build published meanwhile is seen later
+        store = open_store(self.settings)
+        self._version = getattr(store, "version", version)  # a Milvus store knows what it opened
+        self._next_look = time.monotonic() + FOLLOW_SECONDS
         return Searcher(
-            open_store(self.settings),
-            self.embedder(),
-            lexical_weight=self.settings.lexical_weight,
-            translate=english_to_german(),
+            store, self.embedder(), lexical_weight=self.settings.lexical_weight, translate=english_to_german()
         )
 
     def reindex(
@@ -196,6 +233,34 @@ class AnswerService:
             self._searcher = self._load_searcher()
         self.last_report = report
         return report
+
+    def reindex_at_start(
+        self, progress: Progress | None = None, *, notify: Callable[[str], None] = log.warning
+    ) -> IndexReport | None:
+        """`pitwall bot`'s start-up re-index. None when another build runs (another shard, host or a
+        refresh): this process answers from the published index and swaps in that build's result when it
+        is published; when no index is published yet, it waits for that build (retrying its own)."""
+        waiting = False
+        while True:
+            try:
+                return self.reindex(progress, what="pitwall bot start-up")
+            except IndexBusy as busy:
+                if self._published():
+                    notify(f"{busy}; answering from the current index until that build is published")
+                    return None
+                if not waiting:
+                    notify(f"{busy}; there is no index yet: waiting for that build")
+                    waiting = True
+                time.sleep(WAIT_SECONDS)
+
+    def _published(self) -> bool:
+        if self.settings.store == "faiss":
+            return self._published_version(None) is not None
+        try:
+            open_store(self.settings)
+        except IndexNotFound:
+            return False
+        return True
 
     def _build(
         self, get_embedder: Callable[[], Embedder], progress: Progress | None, what: str

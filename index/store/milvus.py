@@ -151,6 +151,10 @@ class Generation:
         return cls(match["generation"]) if match else None
 
 
+def _version(generation: Generation, manifest: Manifest) -> str:
+    return f"{generation.name} {json.dumps(manifest.to_json(), sort_keys=True)}"
+
+
 def read_manifest(client: MilvusClient, generation: Generation) -> Manifest:
     properties = client.describe_collection(generation.chunks).get("properties", {})
     data = json.loads(properties[MANIFEST])
@@ -160,11 +164,19 @@ def read_manifest(client: MilvusClient, generation: Generation) -> Manifest:
 class MilvusStore:
     """The live generation of a Milvus index, read-only (the `Store` of index/store/stores.py)."""
 
-    def __init__(self, client: MilvusClient, generation: Generation, manifest: Manifest) -> None:
+    def __init__(self, client: MilvusClient, prefix: str, generation: Generation, manifest: Manifest) -> None:
         self._client = client
+        self.prefix = prefix
         self.generation = generation
         self.manifest = manifest
+        self.version = _version(generation, manifest)
         self._idf: dict[str, float] = {}
+
+    def published_version(self) -> str | None:
+        """What is live now (the alias's generation and its manifest, which every build rewrites);
+        differs from `version` once another process published a build."""
+        live = Generation.live(self._client, self.prefix)
+        return _version(live, read_manifest(self._client, live)) if live is not None else None
 
     @classmethod
     def open(cls, uri: str, token: str, prefix: str, *, model_id: str) -> MilvusStore:
@@ -186,7 +198,7 @@ class MilvusStore:
             )
         for name in (generation.chunks, generation.units, generation.articles):
             client.load_collection(name)
-        return cls(client, generation, manifest)
+        return cls(client, prefix, generation, manifest)
 
     # --- the Store protocol ---
 
