@@ -114,6 +114,11 @@ def connect(uri: str, token: str = "") -> MilvusClient:
     try:
         return MilvusClient(uri=uri, token=token) if token else MilvusClient(uri=uri)
     except MilvusException as error:
+        if "://" not in uri:  # Milvus Lite: one process at a time opens its file
+            raise IndexStoreError(
+                f"cannot open the Milvus Lite file {uri} ({error.message}): is another process using it? "
+                "Milvus Lite serves one process; for several, run a Milvus server (docs/scaling.md)"
+            ) from error
         raise IndexStoreError(
             f"cannot reach Milvus at {uri} ({error.message}): check PITWALL_MILVUS_URI"
         ) from error

@@ -6,7 +6,11 @@ build on host-a (as that build writes it) or a second writer whose link to Milvu
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -14,13 +18,14 @@ pytest.importorskip("pymilvus")
 
 from index.milvus_build import build_into_milvus  # noqa: E402
 from index.store import milvus  # noqa: E402
-from index.store.generations import IndexBusy  # noqa: E402
+from index.store.generations import IndexBusy, IndexStoreError  # noqa: E402
 from index.store.lease import Holder, LeaseLost, current_holder  # noqa: E402
 from index.store.milvus import Generation, MilvusBoard, MilvusWriter, connect  # noqa: E402
 from tests.conftest import write_article  # noqa: E402
 from tests.fakes import FakeEmbedder  # noqa: E402
 
 PREFIX = "pw"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -130,3 +135,29 @@ def test_the_alias_switch_is_fenced_by_the_lease_read_back(corpus, client):
         with pytest.raises(LeaseLost, match="pitwall fetch on host host-b, pid 7, since .* took over"):
             writer.publish(milvus.read_manifest(client, first))
     assert Generation.live(client, PREFIX) == first
+
+
+def test_a_second_process_opening_the_milvus_lite_file_is_told_one_process_owns_it(tmp_path):
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER, str(tmp_path / "lite.db")],
+        cwd=ROOT,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert owner.stdout.readline().strip() == "open"
+        with pytest.raises(IndexStoreError, match="is another process using it"):
+            connect(str(tmp_path / "lite.db"))
+    finally:
+        owner.kill()
+        owner.wait()
+
+
+OWNER = """
+import sys, time
+from index.store.milvus import connect
+connect(sys.argv[1])
+print("open", flush=True)
+time.sleep(60)
+"""
