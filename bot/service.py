@@ -29,9 +29,7 @@ if TYPE_CHECKING:  # building (loaders, HTML parsing, bm25s) is imported only wh
 
 log = logging.getLogger(__name__)
 FOLLOW_SECONDS = 15.0  # how often a process looks whether another process or host published a build
-WAIT_SECONDS = (
-    5.0  # how often `pitwall bot` retries its start-up build while another one runs and no index is
-)
+WAIT_SECONDS = 5.0  # how often `pitwall bot` at start-up retries while another build makes the first index
 
 
 class QuestionError(UserError):

@@ -395,14 +395,15 @@ def publish(index_dir: Path, data: IndexData, lease: Lease | None = None) -> Pat
     staging = index_dir / f"tmp-{uuid.uuid4().hex[:16]}"
     generation = index_dir / f"gen-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}"
     link = index_dir / f"{staging.name}.link"  # the new `current`, swapped in by a rename
-    if lease is not None:
-        for made in (staging, generation, link):
-            lease.record(made.name)
-    staging.mkdir()
-    staging.chmod(0o755)
     files: dict[str, dict] = {}
-    name = "articles.jsonl"
+    name = "the staging folder"
     try:
+        if lease is not None:
+            for made in (staging, generation, link):
+                lease.record(made.name)
+        staging.mkdir()
+        staging.chmod(0o755)
+        name = "articles.jsonl"
         _reached(name)
         files[name] = write_file(staging / name, lambda out: _write_articles(out, data.articles))
         for name, array in zip(

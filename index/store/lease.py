@@ -242,11 +242,14 @@ def _take(board: LeaseBoard, what: str, seconds: float, cleanup: Cleanup | None)
             seen = board.read()  # the flag principle: a rival that wrote before this read is in it
             if _rivals(seen, mine, time.time()) is None:
                 dead = [r for r in seen if r.token != mine.token]
-                if cleanup is not None:
+                try:
                     for record in dead:
-                        if not record.released and record.work:
+                        if cleanup is not None and not record.released and record.work:
                             cleanup(record.work)
-                board.remove(dead)
+                    board.remove(dead)
+                except BaseException:
+                    board.remove([mine])  # not held after all: the next build cleans up again
+                    raise
                 return Lease(board, mine, seconds)
             board.remove([mine])
         time.sleep(0.05 + 0.1 * attempt)
