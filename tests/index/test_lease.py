@@ -1,7 +1,7 @@
 """One writer per index across processes and hosts (index/store/lease.py), on a shared index folder.
 
 The writers are real processes (`tests/index/lease_writer.py`, fake embedder); "another host" is a writer
-that cannot check the holder's pid, so only the lease's expiry frees it. Lease times are 1-2 s here.
+that cannot check the holder's pid, so only the lease's expiry frees it. The holders' leases last 1-2 s.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def elsewhere(monkeypatch):
     monkeypatch.setattr(lease, "this_machine", lambda: ("host-b", "machine of host-b"))
 
 
-def build_here(corpus: Path, index_dir: Path, seconds: float = 1) -> None:
+def build_here(corpus: Path, index_dir: Path, seconds: float = 30) -> None:
     with build_lock(index_dir, "pitwall index", seconds) as held:
         build_index(corpus, index_dir, model_id=FakeEmbedder.model_id, get_embedder=FakeEmbedder, lease=held)
 
@@ -96,7 +96,7 @@ def test_a_second_writer_is_told_and_a_killed_holders_lease_expires_leaving_no_o
     corpus, index_dir, elsewhere
 ):
     live = current_generation(index_dir)
-    holder = writer(corpus, index_dir, "--host", "host-a", "--seconds", "1", "--stop-at", "dense.faiss")
+    holder = writer(corpus, index_dir, "--host", "host-a", "--seconds", "2", "--stop-at", "dense.faiss")
     wait_for(index_dir.parent / "dense.faiss.ready", holder)  # mid-build: its staging folder is half written
     staging = [p.name for p in index_dir.glob("tmp-*")]
     assert len(staging) == 1
@@ -105,7 +105,7 @@ def test_a_second_writer_is_told_and_a_killed_holders_lease_expires_leaving_no_o
     with pytest.raises(IndexBusy) as busy:
         build_here(corpus, index_dir)
     assert f"lease_writer on host host-a, pid {holder.pid}, since " in str(busy.value)
-    time.sleep(2.5)  # over twice the lease time: the heartbeat keeps it while the holder lives
+    time.sleep(4.5)  # over twice the lease time: the heartbeat keeps it while the holder lives
     with pytest.raises(IndexBusy, match="host host-a"):
         build_here(corpus, index_dir)
     assert entries(index_dir) == before  # the refused writer touched nothing

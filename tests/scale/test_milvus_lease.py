@@ -43,9 +43,9 @@ def client(tmp_path, corpus):
     return client
 
 
-def build(corpus, client, what: str, seconds: float = 10.0):
+def build(corpus, client, what: str):
     writer = MilvusWriter(client, PREFIX)
-    with writer.build_lock(what, seconds):
+    with writer.build_lock(what):  # the default lease time: Milvus Lite shares this process's cores
         return build_into_milvus(corpus, writer, model_id=FakeEmbedder.model_id, get_embedder=FakeEmbedder)
 
 
