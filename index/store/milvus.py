@@ -703,10 +703,11 @@ class MilvusBoard:
         self._ready = False
 
     def read(self) -> list[Holder]:
-        self._create()
-        rows = _rows(
-            self._client.query(self.collection, filter="key >= 0", output_fields=["record"], limit=PAGE)
-        )
+        with self._asking():
+            self._create()
+            rows = _rows(
+                self._client.query(self.collection, filter="key >= 0", output_fields=["record"], limit=PAGE)
+            )
         records = []
         for row in rows:
             try:
@@ -720,13 +721,26 @@ class MilvusBoard:
         return True
 
     def write(self, holder: Holder) -> None:
-        self._create()
         row = {"key": key_of(holder.token), "record": json.dumps(holder.to_json()), "vector": [0.0, 0.0]}
-        self._client.upsert(self.collection, [row])
+        with self._asking():
+            self._create()
+            self._client.upsert(self.collection, [row])
 
     def remove(self, holders: Sequence[Holder]) -> None:
         if holders:
-            self._client.delete(self.collection, ids=[key_of(holder.token) for holder in holders])
+            with self._asking():
+                self._client.delete(self.collection, ids=[key_of(holder.token) for holder in holders])
+
+    @contextmanager
+    def _asking(self) -> Iterator[None]:
+        """A Milvus that fails a lease request is one error naming it (builds stop; nothing is switched)."""
+        try:
+            yield
+        except MilvusException as error:
+            raise IndexStoreError(
+                f"Milvus did not answer about the lease of {self.where} ({error.message}): "
+                "check PITWALL_MILVUS_URI"
+            ) from error
 
     def _create(self) -> None:
         if self._ready:

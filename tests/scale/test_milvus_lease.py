@@ -161,3 +161,17 @@ connect(sys.argv[1])
 print("open", flush=True)
 time.sleep(60)
 """
+
+
+def test_a_milvus_that_fails_a_lease_request_stops_the_build_with_one_error(corpus, client, monkeypatch):
+    from pymilvus.exceptions import MilvusException
+
+    def unavailable(*args, **kwargs):
+        raise MilvusException(message="server unavailable")
+
+    live = Generation.live(client, PREFIX)
+    monkeypatch.setattr(client, "query", unavailable)
+    with pytest.raises(IndexStoreError, match="Milvus did not answer about the lease .*server unavailable"):
+        build(corpus, client, "/reindex")
+    monkeypatch.undo()
+    assert Generation.live(client, PREFIX) == live
