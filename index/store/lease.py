@@ -329,6 +329,11 @@ class FolderBoard:
                 records.append(Holder.from_json(json.loads((self.folder / name).read_text(encoding="utf-8"))))
             except FileNotFoundError:
                 continue  # removed since the listing
+            except PermissionError as error:  # a record no one can judge must not count as free
+                raise IndexStoreError(
+                    f"cannot read the lease record {self.folder / name} ({error.strerror}): every process "
+                    f"that builds this index must be able to read and write {self.folder}"
+                ) from None
             except (OSError, ValueError, KeyError, TypeError):
                 # being replaced or damaged: an unreadable epoch still counts, so no one claims it again
                 records.append(_unreadable(int(name[:12])))
@@ -363,6 +368,7 @@ class FolderBoard:
     def _staged(self, holder: Holder) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(prefix=".claim-", dir=self.folder)
+        os.fchmod(handle, 0o644)  # builds of other users (on other hosts) read it
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             json.dump(holder.to_json(), out)
             out.flush()

@@ -18,7 +18,7 @@ import pytest
 
 from index.build import build_index
 from index.store import lease
-from index.store.generations import IndexBusy, current_generation, load_index
+from index.store.generations import IndexBusy, IndexStoreError, current_generation, load_index
 from index.store.lease import FolderBoard, Holder, LeaseLost, build_lock, current_holder, hold_lease
 from tests.conftest import write_article
 from tests.fakes import FakeEmbedder
@@ -213,3 +213,18 @@ def test_fence_fails_when_another_build_took_over(tmp_path):
         )
         with pytest.raises(LeaseLost, match="pitwall fetch on host b, pid 1, since .* took over"):
             lease.fence()
+
+
+def test_lease_records_are_readable_by_every_user_and_an_unreadable_one_is_an_error_not_a_free_lease(
+    tmp_path, monkeypatch
+):
+    with build_lock(tmp_path, "pitwall index"):
+        record = next((tmp_path / ".lease").glob("*.json"))
+        assert record.stat().st_mode & 0o777 == 0o644  # builds of other users on other hosts read it
+
+        def refused(path, *args, **kwargs):  # another user's record, without the read permission
+            raise PermissionError(13, "Permission denied", str(path))
+
+        monkeypatch.setattr(Path, "read_text", refused)
+        with pytest.raises(IndexStoreError, match="cannot read the lease record .* must be able to read"):
+            build_lock(tmp_path, "pitwall fetch").__enter__()
