@@ -1,7 +1,8 @@
 """One writer per index across processes and hosts (index/store/lease.py), on a shared index folder.
 
-The writers are real processes (`tests/index/lease_writer.py`, fake embedder); "another host" is a writer
-that cannot check the holder's pid, so only the lease's expiry frees it. The holders' leases last 1-2 s.
+The holders are real processes (`tests/index/lease_writer.py`, fake embedder, "host-a"); the second writer
+is this test process as "host-b": it cannot check the holder's pid, so only the lease's expiry frees it. The
+holders' leases last 1-2 s.
 """
 
 from __future__ import annotations
