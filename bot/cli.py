@@ -511,7 +511,9 @@ def _bot(args: argparse.Namespace, settings: Settings) -> int:
     discord_settings.require_token()  # before the start-up re-index, which may take minutes
     service = _service(settings)
     try:
-        report = service.reindex(progress=_ProgressBar().update)
+        report = service.reindex_at_start(
+            progress=_ProgressBar().update, notify=lambda note: print(f"pitwall: {note}", file=sys.stderr)
+        )
     except NothingToIndex as error:
         print(f"pitwall: {error}", file=sys.stderr)
         return EXIT_NOTHING_INDEXED
@@ -520,7 +522,8 @@ def _bot(args: argparse.Namespace, settings: Settings) -> int:
             raise
         print(f"pitwall: {error}; answering from the existing index", file=sys.stderr)
     else:
-        print(f"index: {report.articles} articles, {report.chunks} chunks", file=sys.stderr)
+        if report is not None:
+            print(f"index: {report.articles} articles, {report.chunks} chunks", file=sys.stderr)
     return run_bot(discord_settings, service)
 
 

@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from index.embed.embedding import DEFAULT_MODEL, model_id_for
 from index.errors import UserError
 from index.fusion import LEXICAL_WEIGHT
+from index.store.lease import LEASE_SECONDS
 from index.text.chunking import OVERLAP_SENTENCES
 
 SEARCH_RESULTS = 5  # passages `pitwall search` shows unless asked for another number: a screenful
@@ -112,6 +113,13 @@ class Settings(EnvFileSettings):
         "pitwall",
         pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,150}$",
         description="Milvus: the prefix of the index's collections and the name of its alias.",
+    )
+    lease_seconds: float = Field(
+        LEASE_SECONDS,
+        ge=1.0,
+        le=3600.0,
+        description="How long a build's lease lasts unless renewed (every third of it): a build that died "
+        "blocks others at most this long (index/store/lease.py, docs/scaling.md).",
     )
     lexical_weight: float = Field(
         LEXICAL_WEIGHT,

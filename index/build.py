@@ -6,6 +6,7 @@ import datetime as dt
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,6 @@ from index.store.generations import (
     IndexData,
     IndexStoreError,
     Manifest,
-    build_lock,
     claim_index_folder,
     load_index,
     publish,
@@ -31,6 +31,7 @@ from index.store.generations import (
     record_sources,
     verify_index,
 )
+from index.store.lease import Lease, build_lock
 from index.text.chunking import OVERLAP_SENTENCES, ChunkingParams, chunk_article
 from index.text.lexical import LexicalIndex, passage_tokens
 from index.text.sentences import quote_units
@@ -99,8 +100,10 @@ def build_index(
     overlap_sentences: int = OVERLAP_SENTENCES,
     target_tokens: int | None = None,
     progress: Progress | None = None,
+    lease: Lease | None = None,
 ) -> IndexReport:
-    """Bring the index in `index_dir` up to date with `corpus_dir` and publish it atomically.
+    """Bring the index in `index_dir` up to date with `corpus_dir` and publish it atomically, holding the
+    index's `lease` (taken here when none is given: IndexBusy when another build holds it).
 
     Four steps: read the corpus, compare it with the published index, embed what is new or changed,
     and assemble and publish the new generation. The embedder is only asked for when something has to
@@ -108,7 +111,7 @@ def build_index(
     """
     started = time.perf_counter()
     claim_index_folder(index_dir, corpus_dir)
-    with build_lock(index_dir):
+    with nullcontext(lease) if lease is not None else build_lock(index_dir) as held:
         previous = read_manifest(index_dir)
         articles, loaded = _read_corpus(corpus_dir, _known_files(index_dir, previous))
         changes = _compare(articles, previous, model_id, overlap_sentences, target_tokens)
@@ -125,7 +128,7 @@ def build_index(
         fresh = _chunk_and_embed(to_embed, embedder, chunking, progress)
 
         data = _assemble(articles, {**kept, **fresh}, changes.hashes, model_id, chunking, loaded.sources)
-        publish(index_dir, data)
+        publish(index_dir, data, held)
         embedded = sum(len(item.chunks) for item in fresh.values())
         return changes.report(data.manifest.chunks, embedded, loaded, time.perf_counter() - started)
 

@@ -1,4 +1,7 @@
-"""/reindex: admins rebuild the index in the background; progress and result edit the command's message."""
+"""/reindex: admins rebuild the index in the background; progress and result edit the command's message.
+
+One build at a time per index, whichever process (shard) or host starts it (the lease of
+index/store/lease.py): when another one runs, the message says it did not start and names that build."""
 
 from __future__ import annotations
 
@@ -14,11 +17,13 @@ from discord.ext import commands
 from bot.discord_bot.errors import NotAllowed
 from bot.discord_bot.panels import (
     describe_progress,
+    format_reindex_busy,
     format_reindex_done,
     format_reindex_failed,
     format_reindex_progress,
 )
 from bot.discord_bot.service import AnswerService
+from index.store.generations import IndexBusy
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +78,10 @@ class Reindex(commands.Cog):
         except BaseException:
             self._started = None
             raise
-        self._job = asyncio.create_task(self._run(interaction, started), name="pitwall-reindex")
+        what = f"/reindex by {interaction.user}"
+        self._job = asyncio.create_task(self._run(interaction, started, what), name="pitwall-reindex")
 
-    async def _run(self, interaction: discord.Interaction, started: dt.datetime) -> None:
+    async def _run(self, interaction: discord.Interaction, started: dt.datetime, what: str) -> None:
         loop = asyncio.get_running_loop()
         latest = ["starting"]
 
@@ -83,7 +89,7 @@ class Reindex(commands.Cog):
             loop.call_soon_threadsafe(latest.__setitem__, 0, describe_progress(done, total))
 
         try:
-            work = asyncio.ensure_future(asyncio.to_thread(self.service.reindex, progress))
+            work = asyncio.ensure_future(asyncio.to_thread(self.service.reindex, progress, what=what))
             shown = latest[0]
             while not work.done():
                 await asyncio.wait({work}, timeout=self.progress_every)
@@ -92,6 +98,9 @@ class Reindex(commands.Cog):
                     await self._edit(interaction, format_reindex_progress(shown, started))
             try:
                 text = format_reindex_done(work.result())
+            except IndexBusy as busy:  # another process or host is building this index
+                log.info("re-index not started: %s", busy)
+                text = format_reindex_busy(str(busy))
             except Exception as exc:
                 log.exception("re-index failed")
                 text = format_reindex_failed(str(exc) or type(exc).__name__)

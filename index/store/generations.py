@@ -24,16 +24,15 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-import fcntl
 import json
 import os
 import re
 import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -43,6 +42,9 @@ from index.errors import UserError
 from index.store.dense import DenseIndex
 from index.store.integrity import FileDamaged, file_record, json_checksum, verify_files, write_file
 from index.text.lexical import LexicalIndex
+
+if TYPE_CHECKING:
+    from index.store.lease import Lease
 
 FORMAT_VERSION = 4  # 2: quote units and their vectors; 3: each file's size and checksum; 4: compounds in BM25
 CURRENT = "current"
@@ -433,18 +435,28 @@ def _reached(step: str) -> None:
     """Called as publishing reaches each step; the crash-injection test kills the build here."""
 
 
-def publish(index_dir: Path, data: IndexData) -> Path:
+def publish(index_dir: Path, data: IndexData, lease: Lease | None = None) -> Path:
     """Write `data` as a new generation and swap it in; the previous generation serves until the swap.
+
+    With the build's `lease`, what is about to be created is recorded in it first (the next build removes
+    it if this one dies), and the lease is checked (`fence`) just before the swap.
 
     A failure (no space left, ...) removes the half-written generation and is an IndexWriteError that
     says the previous index is still live."""
     index_dir.mkdir(parents=True, exist_ok=True)
     previous = _live_name(index_dir)
-    staging = Path(tempfile.mkdtemp(prefix="tmp-", dir=index_dir))
-    staging.chmod(0o755)
+    staging = index_dir / f"tmp-{uuid.uuid4().hex[:16]}"
+    generation = index_dir / f"gen-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}"
+    link = index_dir / f"{staging.name}.link"  # the new `current`, swapped in by a rename
     files: dict[str, dict] = {}
-    name = "articles.jsonl"
+    name = "the staging folder"
     try:
+        if lease is not None:
+            for made in (staging, generation, link):
+                lease.record(made.name)
+        staging.mkdir()
+        staging.chmod(0o755)
+        name = "articles.jsonl"
         _reached(name)
         files[name] = write_file(staging / name, lambda out: _write_articles(out, data.articles))
         for name, array in zip(
@@ -470,24 +482,26 @@ def publish(index_dir: Path, data: IndexData) -> Path:
         manifest = _manifest_bytes(replace(data.manifest, files=files))
         write_file(staging / name, lambda out: out.write(manifest))
         _fsync_directory(staging)
-        generation = index_dir / f"gen-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}"
         name = "the new generation's folder"
         _reached("rename")
         staging.rename(generation)
         _reached("link")
-        link = index_dir / f".{CURRENT}.tmp"
-        link.unlink(missing_ok=True)
         link.symlink_to(generation.name)
         _reached("swap")
+        if lease is not None:
+            lease.fence()
         os.replace(link, index_dir / CURRENT)
         _fsync_directory(index_dir)
     except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
+        link.unlink(missing_ok=True)
+        if generation.exists() and _live_name(index_dir) != generation.name:
+            shutil.rmtree(generation, ignore_errors=True)
         if isinstance(error, OSError | RuntimeError):
             raise _write_failure(error, index_dir, name, previous) from error
         raise
     _reached("cleanup")
-    _remove_old_generations(index_dir, keep={generation.name, previous or ""})
+    _remove_old_generations(index_dir, keep={generation.name, previous or ""}, lease=lease)
     return generation
 
 
@@ -520,23 +534,7 @@ def _live_name(index_dir: Path) -> str | None:
     return generation.name if generation is not None else None
 
 
-@contextmanager
-def build_lock(index_dir: Path) -> Iterator[None]:
-    """Only one build at a time per index directory; leftovers of a killed build are cleared."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
-            raise IndexBusy(
-                f"another build of {index_dir} is running; try again when it has finished"
-            ) from error
-        for leftover in index_dir.glob("tmp-*"):
-            shutil.rmtree(leftover, ignore_errors=True)
-        yield
-
-
-def _remove_old_generations(index_dir: Path, keep: set[str]) -> None:
+def _remove_old_generations(index_dir: Path, keep: set[str], lease: Lease | None = None) -> None:
     """Delete every generation but `keep` (the new one and the one it replaced: a reader may still be
     loading it) and whatever `current` points to now. Orphans of killed builds go too."""
     live = _live_name(index_dir)
@@ -544,6 +542,8 @@ def _remove_old_generations(index_dir: Path, keep: set[str]) -> None:
         if old.name in keep or old.name == live:
             continue
         trash = index_dir / f"tmp-old-{old.name}"
+        if lease is not None:
+            lease.record(trash.name)
         old.rename(trash)  # gone at once for readers, then deleted at leisure
         shutil.rmtree(trash, ignore_errors=True)
 

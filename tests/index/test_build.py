@@ -2,6 +2,7 @@
 
 import json
 import sys
+import time
 from contextlib import contextmanager
 
 import numpy as np
@@ -17,10 +18,10 @@ from index.store.generations import (
     IndexMismatch,
     IndexNotFound,
     IndexStoreError,
-    build_lock,
     current_generation,
     load_index,
 )
+from index.store.lease import FolderBoard, Holder, build_lock
 from tests.conftest import write_article
 from tests.fakes import FakeEmbedder, FakeSpanEmbedder
 from tests.timing import growth
@@ -259,22 +260,30 @@ def test_a_failed_build_leaves_the_previous_index_serving(corpus, tmp_path, fake
     assert "neu" not in {a.id for a in load_index(tmp_path / "index", model_id=MODEL).articles}
 
 
-def test_a_leftover_of_a_killed_build_is_ignored_and_cleared(corpus, tmp_path, fake_embedder):
-    build(corpus, tmp_path / "index", fake_embedder)
-    leftover = tmp_path / "index" / "tmp-killed"
+def test_a_killed_builds_recorded_leftovers_are_cleared_and_nothing_else(corpus, tmp_path, fake_embedder):
+    index_dir = tmp_path / "index"
+    build(corpus, index_dir, fake_embedder)
+    leftover = index_dir / "tmp-killed"
     leftover.mkdir()
     (leftover / "vectors.npy").write_bytes(b"half written")
+    now = time.time()  # what a build on another host left when it died: its lease ran out 40 s ago
+    dead = Holder(9, "dead", "pitwall index", "elsewhere", 1, "", now - 100, now - 40, ("tmp-killed",))
+    assert FolderBoard(index_dir).claim(dead)
+    stranger = index_dir / "tmp-drafts"  # not made by a Pitwall build: never deleted
+    stranger.mkdir()
 
-    assert len(load_index(tmp_path / "index", model_id=MODEL).articles) == 3
+    assert len(load_index(index_dir, model_id=MODEL).articles) == 3
     write_article(corpus, "neu", "Neu", "Ein neuer Artikel über Rallye.")
-    build(corpus, tmp_path / "index", fake_embedder)
+    build(corpus, index_dir, fake_embedder)
     assert not leftover.exists()
+    assert stranger.is_dir()
 
 
 def test_only_one_build_runs_at_a_time(corpus, tmp_path, fake_embedder):
     index_dir = tmp_path / "index"
-    with build_lock(index_dir), pytest.raises(IndexBusy, match="another build"):
+    with build_lock(index_dir, "pitwall fetch"), pytest.raises(IndexBusy, match="another build") as busy:
         build(corpus, index_dir, fake_embedder)
+    assert "pitwall fetch on host " in str(busy.value) and "since " in str(busy.value)
 
 
 def test_loading_checks_the_model_and_says_to_re_index(corpus, tmp_path, fake_embedder):
