@@ -1,4 +1,4 @@
-"""`pitwall` (also `python -m bot`): index, ask, search, chat, eval, bench, bot, feedback.
+"""`pitwall` (also `python -m bot`): index, ask, search, chat, eval, bench, bot, feeds, fetch, add, feedback.
 
 With --json a command prints exactly one JSON document on stdout (one per line for `ask -`); progress
 and logs go to stderr. Every user error becomes one clear message and a non-zero exit status.
@@ -171,6 +171,28 @@ def _parser() -> argparse.ArgumentParser:
     p = command("bot", _bot, "run the Discord bot (brings the index up to date first)")
     p.add_argument("--corpus", type=Path, help="corpus folder")
     p.add_argument("--index", type=Path, help="index folder")
+
+    p = command("feeds", _feeds, "subscribe to RSS/Atom feeds: add, list, remove, import, export")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    a = actions.add_parser("add", help="subscribe to a feed (fetched by `pitwall fetch`)")
+    a.add_argument("url")
+    a.add_argument("--name", help="the name its articles are cited with (default: the host)")
+    a = actions.add_parser("list", help="the feeds with their last success, last error and articles")
+    a.add_argument("--json", action="store_true")
+    a = actions.add_parser("remove", help="unsubscribe (articles already fetched stay in the corpus)")
+    a.add_argument("url")
+    a = actions.add_parser("import", help="subscribe to every feed of an OPML file")
+    a.add_argument("file", type=Path, metavar="FILE.opml")
+    actions.add_parser("export", help="print the subscriptions as OPML 2.0")
+
+    p = command("fetch", _fetch, "fetch every feed once, write new articles to the corpus, update the index")
+    p.add_argument("--no-index", action="store_true", help="only write the articles")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON document")
+
+    p = command("add", _add, "fetch one article link into the corpus and update the index")
+    p.add_argument("url")
+    p.add_argument("--no-index", action="store_true", help="only write the article")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON document")
 
     p = command("feedback", _feedback, "export the votes given under answers in Discord")
     p.add_argument("--json", action="store_true")
@@ -492,6 +514,76 @@ def _bot(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"index: {report.articles} articles, {report.chunks} chunks", file=sys.stderr)
     return run_bot(discord_settings, service)
+
+
+def _feed_service(settings: Settings):
+    from bot.feeds import FeedService
+
+    return FeedService(settings, _service(settings))
+
+
+def _feeds(args: argparse.Namespace, settings: Settings) -> int:
+    service = _feed_service(settings)
+    if args.action == "add":
+        feed = service.add(args.url, args.name)
+        print(f"following {printable(feed.name)} ({printable(feed.url)}); `pitwall fetch` brings it in")
+    elif args.action == "remove":
+        if not service.remove(args.url):
+            raise ValueError(f"not following {args.url}; `pitwall feeds list` shows the feeds")
+        print(f"no longer following {printable(args.url)} (its articles stay in the corpus folder)")
+    elif args.action == "import":
+        feeds = service.import_opml(args.file)
+        print(f"following {len(feeds)} feeds from {printable(str(args.file))}")
+    elif args.action == "export":
+        sys.stdout.write(service.export_opml())
+    elif args.json:
+        print(json.dumps([feed.to_json() for feed in service.list()], ensure_ascii=False))
+    else:
+        feeds = service.list()
+        for feed in feeds:
+            success = feed.last_success.strftime("%Y-%m-%d %H:%M") if feed.last_success else "never"
+            state = f"FAILING ({feed.failures_in_row} in a row)" if feed.failing else "ok"
+            print(f"{printable(feed.name)}  {printable(feed.url)}")
+            print(f"    {state}, {feed.articles} articles, last success {success} UTC")
+            if feed.last_error:
+                print(f"    last error: {printable(feed.last_error)}")
+        if not feeds:
+            print("No feeds; add one with `pitwall feeds add URL`.", file=sys.stderr)
+    return EXIT_OK
+
+
+def _fetch(args: argparse.Namespace, settings: Settings) -> int:
+    return _fetch_report(_feed_service(settings).fetch(index=not args.no_index), args.json)
+
+
+def _add(args: argparse.Namespace, settings: Settings) -> int:
+    return _fetch_report(_feed_service(settings).add_article(args.url, index=not args.no_index), args.json)
+
+
+def _fetch_report(report, as_json: bool) -> int:  # noqa: ANN001 (bot.feeds.FetchReport, imported lazily)
+    if as_json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        for feed in report.feeds:
+            name = printable(feed.name or feed.url)
+            if feed.error:
+                print(f"{name}: failed: {printable(feed.error)}")
+                continue
+            print(
+                f"{name}: {feed.new} new, {feed.updated} updated, {feed.unchanged} unchanged, "
+                f"{feed.failed} failed"
+            )
+            for line in (feed.warning, *feed.problems):
+                if line:
+                    print(f"    {printable(line)}")
+        if not report.feeds:
+            print("No feeds; add one with `pitwall feeds add URL`.", file=sys.stderr)
+        index = report.index
+        where = f"; index: {index.articles} articles, {index.chunks} chunks" if index else ""
+        print(f"{len(report.written)} articles written{where}")
+    if report.nothing_fetched:
+        return EXIT_ERROR
+    return EXIT_SOME_REJECTED if report.failed else EXIT_OK
 
 
 def _feedback(args: argparse.Namespace, settings: Settings) -> int:

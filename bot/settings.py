@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
@@ -12,8 +13,16 @@ from index.embed.embedding import DEFAULT_MODEL, model_id_for
 from index.fusion import LEXICAL_WEIGHT
 from index.text.chunking import OVERLAP_SENTENCES
 
+PROJECT_URL = "https://github.com/pitwall-bot/pitwall"  # named in the User-Agent of every web request
 SEARCH_RESULTS = 5  # passages `pitwall search` shows unless asked for another number: a screenful
 MIN_EVIDENCE = 0.25  # calibrated on XQuAD German and English questions: `pitwall eval --abstention`
+
+
+def _version() -> str:
+    try:
+        return metadata.version("pitwall")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "0.1.0"
 
 
 class Settings(BaseSettings):
@@ -64,6 +73,37 @@ class Settings(BaseSettings):
         MIN_EVIDENCE,
         description="Evidence below which Pitwall says the articles don't cover a question (calibrated with "
         "`pitwall eval --abstention`).",
+    )
+    # Feeds and article links (`pitwall feeds`, `fetch`, `add`; bot/feeds.py): README "Following the news".
+    feeds_db: Path = Field(
+        Path("data/feeds.sqlite3"), description="Subscriptions and fetch state (SQLite, beside feedback)."
+    )
+    feed_refresh_minutes: int = Field(
+        30, ge=0, description="`pitwall bot` fetches every feed this often (0: never; cron can run `fetch`)."
+    )
+    fetch_allow_private: bool = Field(
+        False,
+        description="Fetch from loopback, private, link-local and reserved addresses (refused by default: "
+        "a feed must not make Pitwall read the machine's own network).",
+    )
+    fetch_host_delay_seconds: float = Field(
+        1.0, ge=0, le=3600, description="Seconds between two requests to the same host."
+    )
+    fetch_max_bytes: int = Field(
+        5_000_000, ge=1_000, description="Largest response read (after decompression); larger ones fail."
+    )
+    fetch_timeout_seconds: float = Field(
+        30.0, gt=0, le=600, description="Longest wait for one response, from connecting to its last byte."
+    )
+    fetch_max_retry_wait_seconds: float = Field(
+        60.0,
+        ge=0,
+        le=3600,
+        description="A 429 or 503 whose Retry-After is at most this is waited out and retried once; a "
+        "longer one fails the feed until then.",
+    )
+    fetch_user_agent: str = Field(
+        f"Pitwall/{_version()} (+{PROJECT_URL})", min_length=1, description="Sent with every request."
     )
 
     @property
