@@ -513,7 +513,10 @@ def _bot(args: argparse.Namespace, settings: Settings) -> int:
         print(f"pitwall: {error}; answering from the existing index", file=sys.stderr)
     else:
         print(f"index: {report.articles} articles, {report.chunks} chunks", file=sys.stderr)
-    return run_bot(discord_settings, service)
+    from bot.feeds import FeedService
+
+    feeds = FeedService(settings, service)  # /feeds, /add and the refresh every PITWALL_FEED_REFRESH_MINUTES
+    return run_bot(discord_settings, service, feeds, settings.feed_refresh_minutes)
 
 
 def _feed_service(settings: Settings):

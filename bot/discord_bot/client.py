@@ -89,7 +89,7 @@ class _Pitwall:
             self.refresh = FeedRefresh(
                 calls, self.feed_refresh_seconds, here=runs_shard_0, ready=bot.wait_until_ready
             )
-            await bot.add_cog(Feeds(self.refresh, admins))
+            await bot.add_cog(Feeds(self.refresh, self.service, admins))
         await bot.add_cog(Questions(self.service, self.answer_store, self.admission, self.refresh))
         await bot.add_cog(Reindex(self.service, admins))
         await bot.add_cog(

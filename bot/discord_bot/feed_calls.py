@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from bot.discord_bot.service import FeedService
+
+if TYPE_CHECKING:
+    from bot.feeds import FeedStatus
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -21,6 +24,7 @@ class FeedCalls:
     def __init__(self, feeds: FeedService) -> None:
         self.feeds = feeds
         self._one_at_a_time = asyncio.Lock()
+        self._statuses: list[FeedStatus] | None = None  # the feeds as the last look found them
 
     @property
     def busy(self) -> bool:
@@ -36,3 +40,10 @@ class FeedCalls:
             except asyncio.CancelledError:  # the thread runs on: the next call waits for it to finish
                 await asyncio.wait({work})
                 raise
+
+    async def statuses(self) -> list[FeedStatus]:
+        """Every feed's status; while another call runs (a refresh can take minutes) the statuses of the
+        last look, so /status, /feeds list and suggestions answer at once."""
+        if self._statuses is None or not self.busy:
+            self._statuses = await self.run(self.feeds.list)
+        return self._statuses

@@ -4,6 +4,9 @@ answers privately (an `IndexBusy` names the build already running)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -18,9 +21,13 @@ from bot.discord_bot.feed_panels import (
     feed_removed_reply,
 )
 from bot.discord_bot.refresh import FeedRefresh
+from bot.discord_bot.service import AnswerService
 from bot.discord_bot.ui import message_kwargs
 from index.errors import UserError
 from index.store.generations import IndexBusy
+
+if TYPE_CHECKING:
+    from bot.feeds import FetchReport
 
 CHOICE_VALUE_MAX = 100  # Discord's limit on an autocomplete choice's value
 
@@ -30,8 +37,9 @@ class Feeds(commands.Cog):
         name="feeds", description="The news feeds Pitwall follows (admins)", guild_only=True
     )
 
-    def __init__(self, refresh: FeedRefresh, admins: Admins) -> None:
+    def __init__(self, refresh: FeedRefresh, service: AnswerService, admins: Admins) -> None:
         self.refresh = refresh
+        self.service = service
         self.calls = refresh.calls  # every call into the feed service, one at a time
         self.feeds = refresh.calls.feeds
         self.admins = admins
@@ -56,7 +64,7 @@ class Feeds(commands.Cog):
         """The feeds Pitwall follows: last success, last error, articles, failing ones marked."""
         self.admins.check(interaction, "manage feeds")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        statuses = await self.calls.run(self.feeds.list)
+        statuses = await self.calls.statuses()
         reply = feed_list_reply(statuses, self.refresh.state())
         await interaction.edit_original_response(**message_kwargs(reply))
 
@@ -88,11 +96,11 @@ class Feeds(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         """Subscribed feeds whose address or name contains what was typed (admins only: a feed list is
         not for everyone)."""
-        if not self.admins.allow(interaction.user, interaction.permissions) or self.calls.busy:
-            return []  # a refresh running: suggestions can't wait (Discord gives them 3 s)
+        if not self.admins.allow(interaction.user, interaction.permissions):
+            return []
         needle = current.strip().casefold()
         choices = []
-        for status in await self.calls.run(self.feeds.list):
+        for status in await self.calls.statuses():  # at once, also during a refresh
             label = f"{status.name} · {status.url}" if status.name else status.url
             if needle not in label.casefold():
                 continue
@@ -110,13 +118,20 @@ class Feeds(commands.Cog):
         """Add one article by its link: fetched, saved in the corpus folder and indexed (admins)."""
         self.admins.check(interaction, "add articles")
         await interaction.response.defer(thinking=True)
-        try:
-            report = await self.calls.run(self.feeds.add_article, url)
-        except IndexBusy as busy:
-            raise IndexBusy(
-                f"{busy}. The article is saved and goes into the index with the next build."
-            ) from None
+        report = await self.calls.run(self._add_article, url)
+        await interaction.edit_original_response(**message_kwargs(article_added_reply(report)))
+
+    def _add_article(self, url: str) -> FetchReport:
+        """Fetch the article into the corpus folder, then build: a failed fetch is told as such, not
+        hidden behind a build that could not start."""
+        report = self.feeds.add_article(url, index=False)
         problem = article_problem(report)
         if problem is not None:
             raise UserError(f"Could not add {truncate(url, 300)}: {truncate(problem, 1000)}")
-        await interaction.edit_original_response(**message_kwargs(article_added_reply(report)))
+        try:
+            return replace(report, index=self.service.reindex())
+        except IndexBusy as busy:
+            raise IndexBusy(
+                f"{busy}. The article is saved in the corpus folder and goes into the index with the next "
+                "build (the next feed refresh or /reindex)."
+            ) from None

@@ -52,7 +52,8 @@ def discord_time(moment: dt.datetime | None, style: str = "R") -> str:
 
 def refresh_line(state: RefreshState) -> str:
     """When the feeds are refreshed next, as /status and the feed commands say it."""
-    every = f"every {state.every_minutes:g} min"
+    minutes = state.every_minutes
+    every = f"every {minutes:g} min" if minutes >= 1 else f"every {minutes * 60:.3g} s"
     if state.kind == "off":
         return "off (PITWALL_FEED_REFRESH_MINUTES=0: run `pitwall fetch` from cron instead)"
     if state.kind == "elsewhere":

@@ -80,6 +80,7 @@ class FeedRefresh:
         is logged and the next one tries again)."""
         self._running_since = _now()
         try:
+            await self.calls.statuses()  # what /status shows while this round runs
             report = await self.calls.run(self.calls.feeds.fetch)
         except IndexBusy as busy:
             log.info("feeds: refresh skipped, the index is being built: %s", busy)

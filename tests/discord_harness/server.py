@@ -615,7 +615,7 @@ class LocalDiscord:
         await self.dispatch("INTERACTION_CREATE", payload)
         return Interaction(payload["id"], payload["token"], payload)
 
-    async def slash(self, member: dict[str, Any], name: str, **options: Any) -> Interaction:
+    async def slash(self, member: dict[str, Any], name: str, /, **options: Any) -> Interaction:
         """A member runs `/name option=value ...` (a subcommand as "group sub", e.g. "feeds add")."""
         return await self._fire(self._interaction(member, 2, self._command_data(name, options)))
 
