@@ -199,6 +199,7 @@ def test_feeds_list_is_private_and_remove_suggests_the_subscribed_feeds(env: Bot
 
 
 def test_add_reports_a_running_build_privately_and_a_skipped_refresh_is_logged(env: BotSession) -> None:
+    d = env.discord
     site: NewsSite = env.site  # type: ignore[attr-defined]
     url = site.publish(
         "/artikel/schleiz.html",
@@ -211,6 +212,9 @@ def test_add_reports_a_running_build_privately_and_a_skipped_refresh_is_logged(e
         done = rounds(env)
         busy = final(env, env.boss, "add", url=url)  # type: ignore[attr-defined]
         wait_for_rounds(env, done + 1)
+        ix = env.run(d.slash(env.boss, "reindex"))  # type: ignore[attr-defined]
+        reindex = env.run(d.wait_for(lambda s: s.token == ix.token and "Re-index failed" in s.content))
+    assert "Re-index failed: another build of" in reindex.content  # /reindex names the running build too
     assert busy.ephemeral
     assert "another build of" in busy.content and "goes into the index with the next build" in busy.content
     assert "feeds: refresh skipped, the index is being built: another build of" in env.log.text()
