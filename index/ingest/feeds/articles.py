@@ -108,6 +108,16 @@ def holds_article(path: Path, article_id_: str) -> bool:
     return yaml.safe_dump({"id": article_id_}, allow_unicode=True, width=10_000).strip() in head.splitlines()
 
 
+def body_of(path: Path) -> str | None:
+    """The text after the front matter of an article file written here, None when it cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    front, separator, body = text.partition("\n---\n")
+    return body.strip() if separator and front.startswith("---\n") else None
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write `text` to `path` so that a reader (or a kill -9) sees the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)

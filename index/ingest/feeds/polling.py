@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from index.ingest.feeds.articles import (
     FetchedArticle,
     article_id,
+    body_of,
     content_hash,
     holds_article,
     normalize_url,
@@ -142,9 +143,14 @@ def fetch_link(url: str, context: PollContext) -> FeedResult:
     """Bring in the article at `url` (written again when it changed)."""
     remove_leftovers(context.corpus_dir)
     tally = _Tally()
-    found = _article(url, None, source=urlsplit(url).hostname or "", language="", fetcher=context.fetcher)
+    known = context.state.article(article_id(url))
+    source = known.source if known else urlsplit(url).hostname or ""  # as it came in first
+    found = _article(url, None, source=source, language="", fetcher=context.fetcher)
     if isinstance(found, _Skipped):
         return FeedResult(url, "", error=found.reason)
+    if known and body_of(context.corpus_dir / known.path) == found.text.strip():
+        tally.unchanged += 1  # came in from a feed with richer details: the same text keeps them
+        return tally.result(url, "")
     _write(found, context, tally, feed_url=None, entry=None)
     return tally.result(url, "")
 
@@ -252,7 +258,9 @@ def _write(
         return
     relative = known.path if known else _free_path(article, context)
     write_atomically(context.corpus_dir / relative, markdown)
-    state.article_written(WrittenArticle(article.id, article.url, relative, digest), feed_url, entry)
+    state.article_written(
+        WrittenArticle(article.id, article.url, relative, digest, article.source), feed_url, entry
+    )
     tally.written.append(relative)
     if known:
         tally.updated += 1

@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS articles (
     url TEXT NOT NULL,
     path TEXT NOT NULL UNIQUE,
     content_hash TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
     feed_url TEXT,
     written TEXT NOT NULL
 );
@@ -82,6 +83,7 @@ class WrittenArticle:
     url: str
     path: str
     content_hash: str
+    source: str = ""
 
 
 def now() -> dt.datetime:
@@ -191,7 +193,7 @@ class FeedState:
 
     def article(self, article_id: str) -> WrittenArticle | None:
         row = self._db.execute(
-            "SELECT id, url, path, content_hash FROM articles WHERE id = ?", (article_id,)
+            "SELECT id, url, path, content_hash, source FROM articles WHERE id = ?", (article_id,)
         ).fetchone()
         return WrittenArticle(*row) if row else None
 
@@ -210,11 +212,19 @@ class FeedState:
         """Record a written article file and (key, signature) of the feed entry it came from, at once."""
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO articles (id, url, path, content_hash, feed_url, written) "
-                "VALUES (?, ?, ?, ?, ?, ?) "
+                "INSERT INTO articles (id, url, path, content_hash, source, feed_url, written) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET url = excluded.url, path = excluded.path, "
-                "content_hash = excluded.content_hash, written = excluded.written",
-                (article.id, article.url, article.path, article.content_hash, feed_url, now().isoformat()),
+                "content_hash = excluded.content_hash, source = excluded.source, written = excluded.written",
+                (
+                    article.id,
+                    article.url,
+                    article.path,
+                    article.content_hash,
+                    article.source,
+                    feed_url,
+                    now().isoformat(),
+                ),
             )
             if entry is not None and feed_url is not None:
                 _mark_entry(db, feed_url, *entry, article.id, None)
