@@ -4,61 +4,60 @@ embedder: the feature is the flow, not the ranking) against the local Discord, a
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from werkzeug import Response
 
 from bot.feeds import FeedService
 from bot.service import AnswerService
 from bot.settings import Settings
 from index.store.generations import build_lock
 from tests.discord_harness import Sent
-from tests.discord_harness.news_site import NewsSite
 from tests.discord_harness.session import BotSession
 from tests.fakes import FakeEmbedder
+from tests.feed_site import HAAS, Site, Story, article_page, rss, started_site
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
+FEED = "/feed.xml"
 REFRESH = 1.0  # seconds between refreshes (PITWALL_FEED_REFRESH_MINUTES in production)
 ALPINE = "Is Alpine entering IMSA?"
-RING_QUESTION = "Wie viel kostet das neue Boxengebäude am Nürburgring?"
-RING_QUOTE = "Das neue Boxengebäude kostet 48 Millionen Euro"
-RING = [
-    "Der Nürburgring bekommt zur Saison 2027 ein neues Boxengebäude mit 40 Garagen.",
-    f"{RING_QUOTE}, wie die Betreibergesellschaft am Dienstag in Nürburg mitteilte.",
-    "Die Bauarbeiten beginnen im Januar und sollen vor dem 24-Stunden-Rennen im Mai abgeschlossen sein.",
-    "Geschäftsführer Mirco Markfort sprach von der größten Investition an der Strecke seit dem Bau der "
-    "Grand-Prix-Strecke im Jahr 1984. Die alten Boxen aus den Achtzigerjahren werden abgerissen.",
-    "Für die Zuschauer entsteht über den Garagen eine neue Tribüne mit 3.000 Sitzplätzen und einem "
-    "Restaurant, von dem aus die gesamte Start-und-Ziel-Gerade zu sehen ist.",
-]
-SCHLEIZ = [
-    "Der Schleizer Dreieck erhält für das DTM-Wochenende im August eine neue Asphaltdecke.",
-    "Die Sanierung der drei Kilometer langen Strecke kostet 2,5 Millionen Euro und wird vom Land Thüringen "
-    "zur Hälfte bezahlt, erklärte der Vereinsvorsitzende am Montag.",
-    "Die Arbeiten beginnen nach dem letzten Motorradrennen im Oktober und enden im Frühjahr, damit die "
-    "Fahrer vor dem ersten Lauf noch testen können.",
-    "Die Strecke durch die Stadt gilt als eine der ältesten Naturrennstrecken Deutschlands; seit 1923 wird "
-    "dort gefahren, und bis heute kommen zu den großen Wochenenden mehr als 50.000 Zuschauer an die Strecke.",
-    "Der Verein hofft, mit dem neuen Belag auch die Motorrad-Weltmeisterschaft der Seitenwagen wieder nach "
-    "Thüringen zu holen, die zuletzt vor sechs Jahren in Schleiz zu Gast war.",
-]
-
-HOCKENHEIM = [
-    "Der Hockenheimring hat den Vertrag mit der DTM bis 2030 verlängert, wie die Rennstrecke am Mittwoch "
-    "bekannt gab.",
-    "Damit bleibt das Saisonfinale in Baden-Württemberg, wo die Serie seit ihrer Gründung jedes Jahr zu Gast "
-    "war. Der Vertrag umfasst auch das Frühjahrsrennen im April.",
-    "Geschäftsführer Jorn Teske sprach von einem wichtigen Signal für die Region und die vielen Zuschauer, "
-    "die jedes Jahr zu den Rennen kommen. Im vergangenen Jahr waren es an beiden Wochenenden zusammen mehr "
-    "als 100.000.",
-    "Die Strecke investiert zudem in eine neue Beleuchtung, damit künftig auch Rennen in der Dämmerung "
-    "möglich sind; die Arbeiten sollen im Winter beginnen.",
-]
+HAAS_QUESTION = "Wo eröffnet Haas ein zweites Werk?"
+HAAS_QUOTE = "dass der Rennstall im kommenden Frühjahr ein zweites Werk in Banbury eröffnen wird"
+SCHLEIZ = Story(
+    "schleiz-asphalt",
+    "Schleiz bekommt neuen Asphalt",
+    (
+        "Das Schleizer Dreieck erhält für das DTM-Wochenende im August eine neue Asphaltdecke.",
+        "Die Sanierung der drei Kilometer langen Strecke kostet 2,5 Millionen Euro und wird vom Land "
+        "Thüringen zur Hälfte bezahlt, erklärte der Vereinsvorsitzende am Montag.",
+        "Die Arbeiten beginnen nach dem letzten Motorradrennen im Oktober und enden im Frühjahr, damit die "
+        "Fahrer vor dem ersten Lauf noch testen können.",
+        "Die Strecke durch die Stadt gilt als eine der ältesten Naturrennstrecken Deutschlands; seit 1923 "
+        "wird dort gefahren, und zu den großen Wochenenden kommen mehr als 50.000 Zuschauer.",
+    ),
+    "Neuer Belag in Schleiz.",
+)
+HOCKENHEIM = Story(
+    "hockenheim-dtm",
+    "Hockenheim verlängert mit der DTM",
+    (
+        "Der Hockenheimring hat den Vertrag mit der DTM bis 2030 verlängert, wie die Rennstrecke am "
+        "Mittwoch bekannt gab.",
+        "Damit bleibt das Saisonfinale in Baden-Württemberg, wo die Serie seit ihrer Gründung jedes Jahr zu "
+        "Gast war. Der Vertrag umfasst auch das Frühjahrsrennen im April.",
+        "Geschäftsführer Jorn Teske sprach von einem wichtigen Signal für die Region und die vielen "
+        "Zuschauer, die jedes Jahr zu den Rennen kommen; im vergangenen Jahr waren es mehr als 100.000.",
+    ),
+    "DTM bleibt.",
+)
+PAYWALL = Story("abo-teaser", "Nur für Abonnenten", ("Lesen Sie weiter mit Rennsport Plus.",), "Abo.")
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +74,11 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotSession]:
     )
     answers = AnswerService(settings, lambda _: FakeEmbedder())
     answers.reindex()  # `pitwall bot` brings the index up to date before it connects
-    site = NewsSite()
+    sites = started_site()
+    site = next(sites)
+    site.serve_feed(FEED, rss(site.base, []))
     session = BotSession(answers, base)
+    session.stories = []  # type: ignore[attr-defined]  # what the feed lists
     session.site = site  # type: ignore[attr-defined]
     session.settings_ = settings  # type: ignore[attr-defined]
     session.feeds = FeedService(settings, answers)  # type: ignore[attr-defined]
@@ -89,7 +91,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotSession]:
         assert session.stop() == 0
         assert not session.log.take_errors()
     finally:
-        site.close()
+        sites.close()
 
 
 def final(env: BotSession, member: dict, command: str, /, timeout: float = 60, **options: object) -> Sent:
@@ -97,69 +99,87 @@ def final(env: BotSession, member: dict, command: str, /, timeout: float = 60, *
     return env.run(d.wait_final(env.run(d.slash(member, command, **options)), timeout=timeout), timeout + 10)
 
 
+def site_of(env: BotSession) -> Site:
+    return env.site  # type: ignore[attr-defined,no-any-return]
+
+
+def feed_url(env: BotSession) -> str:
+    return site_of(env).url(FEED)
+
+
+def publish(env: BotSession, story: Story, *, in_feed: bool = True) -> str:
+    """The story's page on the site (and, `in_feed`, a new version of the feed listing it); its URL."""
+    site = site_of(env)
+    site.serve_story(story)
+    if in_feed:
+        env.stories.append(story)  # type: ignore[attr-defined]
+        version = f'"v{len(env.stories)}"'  # type: ignore[attr-defined]
+        site.serve_feed(
+            FEED, rss(site.base, env.stories), etag=version, modified=1727775000 + len(env.stories)
+        )  # type: ignore[attr-defined]
+    return site.url(f"/news/{story.slug}")
+
+
+def hold(env: BotSession, story: Story) -> threading.Event:
+    """Requests for the story's page wait until the returned event is set."""
+    released = threading.Event()
+    page = article_page(story)
+
+    def slow(_request: object) -> Response:
+        released.wait(60)
+        return Response(page, headers={"Content-Type": "text/html; charset=utf-8"})
+
+    site_of(env).route(f"/news/{story.slug}", slow)
+    return released
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what} in {timeout} s"
+        time.sleep(0.02)
+
+
 def rounds(env: BotSession) -> int:
     return env.bot.refresh.rounds  # type: ignore[union-attr]
 
 
-def wait_for_rounds(env: BotSession, count: int, timeout: float = 60) -> None:
-    deadline = dt.datetime.now() + dt.timedelta(seconds=timeout)
-    while rounds(env) < count:
-        assert dt.datetime.now() < deadline, f"only {rounds(env)} refresh rounds in {timeout} s"
-        env.run(_sleep(0.05))
-
-
-async def _sleep(seconds: float) -> None:
-    import asyncio
-
-    await asyncio.sleep(seconds)
+def wait_for_rounds(env: BotSession, count: int) -> None:
+    wait_until(lambda: rounds(env) >= count, f"{count} refresh rounds")
 
 
 def test_feed_commands_are_synced_and_refused_privately_to_a_member(env: BotSession) -> None:
     assert env.synced()
-    assert {c["name"] for c in env.discord.commands} == {
-        "ask",
-        "search",
-        "source",
-        "reindex",
-        "status",
-        "feeds",
-        "add",
-    }
+    names = {c["name"] for c in env.discord.commands}
+    assert names == {"ask", "search", "source", "reindex", "status", "feeds", "add"}
     feeds = next(c for c in env.discord.commands if c["name"] == "feeds")
     assert [o["name"] for o in feeds["options"]] == ["add", "list", "remove"]
     for command, options in [
-        ("feeds add", {"url": env.site.feed_url}),  # type: ignore[attr-defined]
+        ("feeds add", {"url": feed_url(env)}),
         ("feeds list", {}),
-        ("feeds remove", {"url": env.site.feed_url}),  # type: ignore[attr-defined]
-        ("add", {"url": env.site.base + "/artikel/x.html"}),  # type: ignore[attr-defined]
+        ("feeds remove", {"url": feed_url(env)}),
+        ("add", {"url": site_of(env).url("/news/x")}),
     ]:
         refused = final(env, env.alice, command, **options)  # type: ignore[attr-defined]
         assert refused.ephemeral, command
         assert "Only members with the Manage Server permission" in refused.content, command
     assert env.feeds.list() == []  # type: ignore[attr-defined]
-    assert env.site.seen == []  # type: ignore[attr-defined]
+    assert site_of(env).paths() == []
 
 
 def test_an_admin_adds_a_feed_and_the_scheduled_refresh_brings_its_article_in_while_questions_are_answered(
     env: BotSession,
 ) -> None:
-    site: NewsSite = env.site  # type: ignore[attr-defined]
-    article_url = site.publish(
-        "/artikel/boxen.html",
-        "Nürburgring baut neues Boxengebäude",
-        RING,
-        day=dt.date(2026, 11, 17),
-        teaser="Der Ring investiert.",
-    )
-    before = final(env, env.alice, "ask", question=RING_QUESTION)  # type: ignore[attr-defined]
-    assert RING_QUOTE not in before.text()
-    page = site.hold("/artikel/boxen.html")  # the refresh will wait for the page until released
+    article_url = publish(env, HAAS)
+    before = final(env, env.alice, "ask", question=HAAS_QUESTION)  # type: ignore[attr-defined]
+    assert HAAS_QUOTE not in before.text()
+    page = hold(env, HAAS)  # the refresh will wait for the page until released
 
-    added = final(env, env.boss, "feeds add", url=site.feed_url, name="Rennsport Lokal")  # type: ignore[attr-defined]
+    added = final(env, env.boss, "feeds add", url=feed_url(env), name="Rennsport")  # type: ignore[attr-defined]
     assert not added.ephemeral
-    assert "Following [Rennsport Lokal](" in added.content and "next refresh" in added.content
-    site.wait_for_request("/artikel/boxen.html")  # a scheduled round is fetching the new entry now
-    assert env.bot.refresh.state().kind == "running"  # type: ignore[union-attr]
+    assert "Following [Rennsport](" in added.content and "next refresh" in added.content
+    wait_until(lambda: f"/news/{HAAS.slug}" in site_of(env).paths(), "request for the article page")
+    assert env.bot.refresh.state().kind == "running"  # type: ignore[union-attr]  # a round is mid-fetch
     during = final(env, env.alice, "ask", question=ALPINE)  # type: ignore[attr-defined]
     assert "IMSA" in during.text()  # answered from the live index while the refresh runs
     status = final(env, env.alice, "status")  # type: ignore[attr-defined]
@@ -170,8 +190,8 @@ def test_an_admin_adds_a_feed_and_the_scheduled_refresh_brings_its_article_in_wh
 
     written = list((env.settings_.corpus_dir / "feeds").rglob("*.md"))  # type: ignore[attr-defined]
     assert len(written) == 1
-    answer = final(env, env.alice, "ask", question=RING_QUESTION)  # type: ignore[attr-defined]
-    assert RING_QUOTE in answer.text().replace("\\", "")
+    answer = final(env, env.alice, "ask", question=HAAS_QUESTION)  # type: ignore[attr-defined]
+    assert HAAS_QUOTE in answer.text().replace("\\", "")
     assert article_url in answer.embeds[0]["fields"][0]["value"]  # the article's URL is the citation link
     [feed] = env.feeds.list()  # type: ignore[attr-defined]
     assert feed.articles == 1 and feed.last_success is not None and not feed.failing
@@ -181,33 +201,27 @@ def test_status_shows_each_feed_and_when_the_next_refresh_runs(env: BotSession) 
     embed = final(env, env.alice, "status").embeds[0]  # type: ignore[attr-defined]
     assert "**Feeds:** 1 followed" in embed["description"]
     assert "**Next refresh:** <t:" in embed["description"] or "running now" in embed["description"]
-    [field] = [f for f in embed["fields"] if f["name"] == "Rennsport Lokal"]
+    [field] = [f for f in embed["fields"] if f["name"] == "Rennsport"]
     assert "1 articles" in field["value"] and "last success <t:" in field["value"]
 
 
 def test_feeds_list_is_private_and_remove_suggests_the_subscribed_feeds(env: BotSession) -> None:
     d = env.discord
-    site: NewsSite = env.site  # type: ignore[attr-defined]
     listing = final(env, env.boss, "feeds list")  # type: ignore[attr-defined]
     assert listing.ephemeral and listing.embeds[0]["title"] == "Feeds: 1 followed"
-    assert site.feed_url in listing.embeds[0]["description"]
-    ix = env.run(d.autocomplete(env.boss, "feeds remove", "url", "lokal"))  # type: ignore[attr-defined]
+    assert feed_url(env) in listing.embeds[0]["description"]
+    ix = env.run(d.autocomplete(env.boss, "feeds remove", "url", "rennsp"))  # type: ignore[attr-defined]
     choices = env.run(d.wait_final(ix)).body["data"]["choices"]
-    assert choices == [{"name": f"Rennsport Lokal · {site.feed_url}", "value": site.feed_url}]
+    assert choices == [{"name": f"Rennsport · {feed_url(env)}", "value": feed_url(env)}]
     ix = env.run(d.autocomplete(env.alice, "feeds remove", "url", ""))  # type: ignore[attr-defined]
     assert env.run(d.wait_final(ix)).body["data"]["choices"] == []  # members see no feed list
 
 
-def test_add_reports_a_running_build_privately_and_a_skipped_refresh_is_logged(env: BotSession) -> None:
+def test_add_and_reindex_name_a_running_build_privately_and_a_skipped_refresh_is_logged(
+    env: BotSession,
+) -> None:
     d = env.discord
-    site: NewsSite = env.site  # type: ignore[attr-defined]
-    url = site.publish(
-        "/artikel/schleiz.html",
-        "Schleiz bekommt neuen Asphalt",
-        SCHLEIZ,
-        day=dt.date(2026, 11, 18),
-        teaser="Neuer Belag.",
-    )
+    url = publish(env, SCHLEIZ)
     with build_lock(env.settings_.index_dir):  # type: ignore[attr-defined]  # another build is running
         done = rounds(env)
         busy = final(env, env.boss, "add", url=url)  # type: ignore[attr-defined]
@@ -225,37 +239,20 @@ def test_add_reports_a_running_build_privately_and_a_skipped_refresh_is_logged(e
 
 
 def test_add_brings_one_article_in_or_says_privately_why_not(env: BotSession) -> None:
-    site: NewsSite = env.site  # type: ignore[attr-defined]
-    teaser = site.publish(
-        "/abo/teaser.html",
-        "Nur für Abonnenten",
-        ["Lesen Sie weiter mit Rennsport Plus."],
-        day=dt.date(2026, 11, 19),
-        teaser="Abo.",
-    )
+    teaser = publish(env, PAYWALL, in_feed=False)
     refused = final(env, env.boss, "add", url=teaser)  # type: ignore[attr-defined]
     assert refused.ephemeral and refused.content.startswith(f"Could not add {teaser}: the page gave")
-    url = site.publish(
-        "/artikel/hockenheim.html",
-        "Hockenheim verlängert mit der DTM",
-        HOCKENHEIM,
-        day=dt.date(2026, 11, 19),
-        teaser="DTM.",
-    )
+    url = publish(env, HOCKENHEIM, in_feed=False)
     added = final(env, env.boss, "add", url=url)  # type: ignore[attr-defined]
     assert not added.ephemeral
-    assert (
-        added.content.startswith(f"Added [{url}]({url}) (`2026-11-19-hockenheim")
-        and "Index: 1 added" in added.content
-    )
+    assert added.content.startswith(f"Added [{url}]({url}) (`") and "Index: 1 added" in added.content
     answer = final(env, env.alice, "ask", question="Bis wann fährt die DTM in Hockenheim?")  # type: ignore[attr-defined]
     assert "bis 2030" in answer.text()
 
 
 def test_remove_stops_following(env: BotSession) -> None:
-    site: NewsSite = env.site  # type: ignore[attr-defined]
-    removed = final(env, env.boss, "feeds remove", url=site.feed_url)  # type: ignore[attr-defined]
+    removed = final(env, env.boss, "feeds remove", url=feed_url(env))  # type: ignore[attr-defined]
     assert not removed.ephemeral and "No longer following" in removed.content
     assert env.feeds.list() == []  # type: ignore[attr-defined]
-    again = final(env, env.boss, "feeds remove", url=site.feed_url)  # type: ignore[attr-defined]
+    again = final(env, env.boss, "feeds remove", url=feed_url(env))  # type: ignore[attr-defined]
     assert again.ephemeral and "Pitwall follows no feed" in again.content
