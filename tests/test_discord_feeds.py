@@ -7,9 +7,10 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 from werkzeug import Response
 
@@ -60,6 +61,21 @@ HOCKENHEIM = Story(
 PAYWALL = Story("abo-teaser", "Nur für Abonnenten", ("Lesen Sie weiter mit Rennsport Plus.",), "Abo.")
 
 
+class GatedEmbedder(FakeEmbedder):
+    """The fake embedder; while `gate` is an event, embedding passages (a build) waits until it is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate: threading.Event | None = None
+        self.building = threading.Event()  # set when a build reached the gate
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if self.gate is not None:
+            self.building.set()
+            self.gate.wait(60)
+        return super().embed_passages(texts)
+
+
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotSession]:
     base = tmp_path_factory.mktemp("discord-feeds")
@@ -72,12 +88,14 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotSession]:
         fetch_allow_private=True,  # the news site is on 127.0.0.1
         fetch_host_delay_seconds=0.0,
     )
-    answers = AnswerService(settings, lambda _: FakeEmbedder())
+    embedder = GatedEmbedder()
+    answers = AnswerService(settings, lambda _: embedder)
     answers.reindex()  # `pitwall bot` brings the index up to date before it connects
     sites = started_site()
     site = next(sites)
     site.serve_feed(FEED, rss(site.base, []))
     session = BotSession(answers, base)
+    session.embedder = embedder  # type: ignore[attr-defined]
     session.stories = []  # type: ignore[attr-defined]  # what the feed lists
     session.site = site  # type: ignore[attr-defined]
     session.settings_ = settings  # type: ignore[attr-defined]
@@ -85,7 +103,11 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotSession]:
     d = session.discord
     session.alice = d.add_member("alice")  # type: ignore[attr-defined]
     session.boss = d.add_member("boss", roles=[d.manager_role])  # type: ignore[attr-defined]
-    session.start(bot_options={"feeds": session.feeds, "feed_refresh_seconds": REFRESH})  # type: ignore[attr-defined]
+    # alice asks more than the default 6 questions a minute here
+    session.start(
+        bot_options={"feeds": session.feeds, "feed_refresh_seconds": REFRESH},  # type: ignore[attr-defined]
+        rate_limit_per_minute=30,
+    )
     yield session
     try:
         assert session.stop() == 0
@@ -174,6 +196,8 @@ def test_an_admin_adds_a_feed_and_the_scheduled_refresh_brings_its_article_in_wh
     before = final(env, env.alice, "ask", question=HAAS_QUESTION)  # type: ignore[attr-defined]
     assert HAAS_QUOTE not in before.text()
     page = hold(env, HAAS)  # the refresh will wait for the page until released
+    embedder: GatedEmbedder = env.embedder  # type: ignore[attr-defined]
+    embedder.gate = threading.Event()  # and its build for the embedder
 
     added = final(env, env.boss, "feeds add", url=feed_url(env), name="Rennsport")  # type: ignore[attr-defined]
     assert not added.ephemeral
@@ -186,6 +210,12 @@ def test_an_admin_adds_a_feed_and_the_scheduled_refresh_brings_its_article_in_wh
     assert "**Next refresh:** running now" in status.embeds[0]["description"]
     done = rounds(env)
     page.set()
+    wait_until(embedder.building.is_set, "build of the fetched article")
+    assert "IMSA" in final(env, env.alice, "ask", question=ALPINE).text()  # type: ignore[attr-defined]
+    not_yet = final(env, env.alice, "ask", question=HAAS_QUESTION)  # type: ignore[attr-defined]
+    assert HAAS_QUOTE not in not_yet.text()  # the old index answers until the new one is published
+    embedder.gate.set()
+    embedder.gate = None
     wait_for_rounds(env, done + 1)  # the round that fetched the page has written and indexed it
 
     written = list((env.settings_.corpus_dir / "feeds").rglob("*.md"))  # type: ignore[attr-defined]

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.discord_bot.feed_calls import FeedCalls
 from bot.discord_bot.feed_panels import RefreshState, fetch_summary
+from index.errors import UserError
 from index.store.generations import IndexBusy
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class FeedRefresh:
         self._next: dt.datetime | None = None
         self._running_since: dt.datetime | None = None
         self._task: asyncio.Task[None] | None = None
-        self.rounds = 0  # rounds finished (fetched, skipped or failed), for the log and tests
+        self.rounds = 0  # rounds finished (fetched, skipped or failed): for tests and diagnostics
 
     @property
     def scheduled(self) -> bool:
@@ -84,6 +85,8 @@ class FeedRefresh:
             report = await self.calls.run(self.calls.feeds.fetch)
         except IndexBusy as busy:
             log.info("feeds: refresh skipped, the index is being built: %s", busy)
+        except UserError as error:  # e.g. the corpus folder is gone: one line, no traceback, every round
+            log.warning("feeds: refresh failed: %s", error)
         except Exception:
             log.exception("feeds: refresh failed; the next round tries again")
         else:
