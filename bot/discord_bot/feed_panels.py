@@ -181,15 +181,16 @@ def _failing_first(statuses: Sequence[FeedStatus]) -> list[FeedStatus]:
 
 
 def _fit_blocks(blocks: list[str], budget: int) -> str:
-    """As many whole blocks as fit in `budget` characters, then "…and N more"."""
+    """As many whole blocks as fit in `budget` characters, then "…and N more" for the rest."""
     out: list[str] = []
     used = 0
     for done, block in enumerate(blocks):
-        more = f"…and {len(blocks) - done} more"
-        cost = len(block) + 2
-        if used + cost > budget - len(more) - 2 and done < len(blocks) - 1 or used + cost > budget:
+        rest = len(blocks) - done
+        more = f"…and {rest} more"
+        room_for_more = 0 if rest == 1 else len(more) + 2  # a block that is not the last leaves room for it
+        if used + len(block) + 2 + room_for_more > budget:
             out.append(more)
             break
         out.append(block)
-        used += cost
+        used += len(block) + 2
     return "\n\n".join(out)
