@@ -165,6 +165,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--cold-asks", type=int, default=3, help="cold `pitwall ask` runs after the full build (default 3)"
     )
+    p.add_argument(
+        "--feed-chunks",
+        type=int,
+        default=10_000,
+        help="chunks of the index 20 feed articles are fetched into (default 10000; 0: no feeds line)",
+    )
     p.add_argument("--chart", type=Path, default="bench.png", help="PNG chart path (default bench.png)")
     p.add_argument("--json", action="store_true")
 
@@ -468,8 +474,10 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.rounds < 1:
         raise ValueError("--rounds must be at least 1")
-    if (args.build_articles is not None and args.build_articles < 0) or args.cold_asks < 0:
-        raise ValueError("--build-articles and --cold-asks must be 0 or more")
+    if (args.build_articles is not None and args.build_articles < 0) or min(
+        args.cold_asks, args.feed_chunks
+    ) < 0:
+        raise ValueError("--build-articles, --cold-asks and --feed-chunks must be 0 or more")
     gnad = args.gnad or DEFAULT_GNAD
     read_gnad(gnad)  # a missing file is reported before the model loads
     options = BenchOptions(
@@ -480,6 +488,7 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
         rounds=args.rounds,
         build_articles=args.build_articles,
         cold_asks=args.cold_asks,
+        feed_chunks=args.feed_chunks,
     )
     embedder = _service(settings).embedder()
     result = run_bench(options, settings, embedder, log=lambda message: print(message, file=sys.stderr))

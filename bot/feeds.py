@@ -173,10 +173,17 @@ class FeedService:
     def fetch(self, *, index: bool = True) -> FetchReport:
         """Poll every feed once, write new and changed articles, then update the index (IndexBusy when
         another build runs: the files are written and go in with the next build)."""
-        from index.ingest.feeds.polling import poll_feed
+        from index.ingest.feeds.polling import FeedResult, poll_feed
 
+        results = []
         with self._fetcher() as fetcher:
-            results = [poll_feed(record, self._poll_context(fetcher)) for record in self.state.feeds()]
+            for record in self.state.feeds():
+                try:
+                    results.append(poll_feed(record, self._poll_context(fetcher)))
+                except Exception as error:  # noqa: BLE001 - one feed's surprise never stops the others
+                    message = f"internal error ({type(error).__name__}: {error})"
+                    self.state.feed_failed(record.url, message)
+                    results.append(FeedResult(record.url, record.name, error=message))
         return self._finish(results, index)
 
     def add_article(self, url: str, *, index: bool = True) -> FetchReport:

@@ -59,6 +59,8 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
             raise NotAFeed(f"expected an RSS or Atom feed, got an HTML page ({content_type or 'no type'})")
         reason = _one_line(problem) if problem else "no RSS or Atom elements found"
         raise NotAFeed(f"not an RSS or Atom feed: {reason}")
+    if problem and not parsed.entries:
+        raise NotAFeed(f"the feed is not well-formed ({_one_line(problem)}); no entry could be read")
     entries = tuple(_entry(entry) for entry in parsed.entries)
     warning = f"the feed is not well-formed ({_one_line(problem)}); read what it held" if problem else None
     feed = parsed.get("feed", {})

@@ -26,7 +26,6 @@ from index.ingest.feeds.robots import RobotsRules
 
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))
 _BACK_OFF = frozenset((429, 503))
-_CHUNK = 65_536
 
 
 class FetchError(Exception):
@@ -115,6 +114,10 @@ class Fetcher:
         A status other than 2xx and 304 is a FetchError."""
         seen = {url}
         for _hop in range(self.policy.max_redirects + 1):
+            try:
+                self.guard.check(url)  # before robots.txt is asked for: a refused host is never contacted
+            except AddressRefused as error:
+                raise FetchError(str(error)) from None
             if check_robots and self.policy.obey_robots and not self.robots.allowed(url):
                 raise RobotsDisallowed(f"robots.txt of {urlsplit(url).netloc} disallows {url}")
             status, response_headers, body = self._request(url, headers or {})
@@ -207,7 +210,7 @@ class Fetcher:
         if declared.isdigit() and encoding in ("", "identity") and int(declared) > limit:
             raise FetchError(f"{url} is {int(declared):,} bytes, more than the {limit:,} read")
         body = bytearray()
-        for piece in _decoded(response.iter_raw(_CHUNK), encoding, limit + 1, url):
+        for piece in _decoded(response.iter_raw(), encoding, limit + 1, url):
             body += piece
             if len(body) > limit:
                 raise FetchError(f"{url} is larger than {limit:,} bytes (stopped reading there)")

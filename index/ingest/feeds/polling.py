@@ -129,7 +129,11 @@ def poll_feed(feed: FeedRecord, context: PollContext) -> FeedResult:
         return FeedResult(feed.url, feed.name, error=str(error))
     tally = _Tally()
     for entry in parsed.entries:
-        _take_entry(entry, feed, parsed.language, context, tally)
+        try:
+            _take_entry(entry, feed, parsed.language, context, tally)
+        except Exception as error:  # noqa: BLE001 - one entry's surprise (a parser bug, a full disk) is its own
+            tally.problems.append(f"{entry.link or entry.title}: {type(error).__name__}: {error}")
+            tally.retry_later = True
     if tally.retry_later:  # no validators: the next round reads the whole feed and tries those entries again
         context.state.feed_succeeded(feed.url, None, None)
     else:
@@ -222,7 +226,7 @@ def _article(
     if len(full) >= MIN_ARTICLE_CHARS and title:
         return FetchedArticle(**common, text=full, language=language, via="feed")
     if not title:
-        return _Skipped("no title on the page or in the feed: not indexed", retry)
+        return _Skipped(f"{page_problem or 'no title on the page or in the feed'}: not indexed", retry)
     reason = page_problem or (
         f"the page gave {len(page.text) if page else 0} characters of article text "
         "(a paywall, consent wall or teaser?)"
