@@ -1,6 +1,6 @@
-"""End to end: feeds in `pitwall bot`. The bot's own client, the real answer and feed services (the fake
-embedder: the feature is the flow, not the ranking) against the local Discord, and a local news site on
-127.0.0.1 with an RSS feed and article pages. The scheduled refresh runs every REFRESH seconds."""
+"""End to end: feeds in `pitwall bot`. The bot's own client, the real answer and feed services and the
+bundled model against the local Discord, and a local news site on 127.0.0.1 with an RSS feed and article
+pages. The scheduled refresh runs every REFRESH seconds."""
 
 from __future__ import annotations
 
@@ -9,21 +9,22 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from werkzeug import Response
 
 from bot.feeds import FeedService
-from bot.service import AnswerService
+from bot.service import AnswerService, make_embedder
 from bot.settings import Settings
+from index.embed.embedding import SpanEmbedder
 from index.store.generations import build_lock
 from tests.discord_harness import Sent
 from tests.discord_harness.session import BotSession
-from tests.fakes import FakeEmbedder
 from tests.feed_site import HAAS, Site, Story, article_page, rss, started_site
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 ROOT = Path(__file__).resolve().parent.parent
 FEED = "/feed.xml"
@@ -61,19 +62,31 @@ HOCKENHEIM = Story(
 PAYWALL = Story("abo-teaser", "Nur für Abonnenten", ("Lesen Sie weiter mit Rennsport Plus.",), "Abo.")
 
 
-class GatedEmbedder(FakeEmbedder):
-    """The fake embedder; while `gate` is an event, embedding passages (a build) waits until it is set."""
+class GatedEmbedder:
+    """The bot's embedder; while `gate` is an event, embedding passages (a build) waits until it is set."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, inner: SpanEmbedder) -> None:
+        self.inner = inner
         self.gate: threading.Event | None = None
         self.building = threading.Event()  # set when a build reached the gate
 
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def _wait(self) -> None:
         if self.gate is not None:
             self.building.set()
             self.gate.wait(60)
-        return super().embed_passages(texts)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        self._wait()
+        return self.inner.embed_passages(texts)
+
+    def embed_passages_and_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        self._wait()
+        return self.inner.embed_passages_and_spans(texts, spans)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +101,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotSession]:
         fetch_allow_private=True,  # the news site is on 127.0.0.1
         fetch_host_delay_seconds=0.0,
     )
-    embedder = GatedEmbedder()
+    bundled = make_embedder(settings)  # the bundled model, as `pitwall bot` runs it
+    assert isinstance(bundled, SpanEmbedder)
+    embedder = GatedEmbedder(bundled)
     answers = AnswerService(settings, lambda _: embedder)
     answers.reindex()  # `pitwall bot` brings the index up to date before it connects
     sites = started_site()
