@@ -1,12 +1,15 @@
 """Feeds and article links: the application layer the CLI (`pitwall feeds|fetch|add`) and the Discord bot
 call. The network, parsing and file writing live in `index/ingest/feeds/`; the index is updated only
 through `AnswerService.reindex()` (the one build entry point, which takes the build lock). All methods
-block (network and CPU work); one FeedService per process, used from one thread at a time."""
+block (network and CPU work); one FeedService per process. Subscriptions may be changed and listed while a
+fetch runs in another thread; two fetches at once are for the build lock to settle (the second one's
+articles are written, its index update raises IndexBusy)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -103,7 +106,7 @@ def check_url(url: str, what: str = "feed") -> str:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise FeedError(
             f"the {what} URL must start with http:// or https:// and name a host, not {url[:200]!r}; "
-            "e.g. https://www.motorsport-total.com/rss/rss_formel1.xml"
+            "e.g. https://example.org/news/feed.xml"
         )
     if _CONTROL.search(url) or " " in url:
         raise FeedError(f"the {what} URL {url[:200]!r} contains spaces or control characters")
@@ -115,12 +118,14 @@ class FeedService:
         self.settings = settings
         self.answers = answers
         self._state: FeedState | None = None
+        self._opening = threading.Lock()
 
     @property
     def state(self) -> FeedState:
-        if self._state is None:  # opened when first needed: commands that never touch feeds never create it
-            self._state = FeedState(self.settings.feeds_db)
-        return self._state
+        with self._opening:  # opened when first needed: commands that never touch feeds never create it
+            if self._state is None:
+                self._state = FeedState(self.settings.feeds_db)
+            return self._state
 
     def close(self) -> None:
         if self._state is not None:

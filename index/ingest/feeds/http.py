@@ -93,8 +93,11 @@ class Fetcher:
         self._sleep = sleep
         self._last_request: dict[str, float] = {}
         self._host_lock = threading.Lock()
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(policy.timeout), follow_redirects=False, trust_env=False
+        self._client = httpx.Client(  # no connection kept: one per request, to the address just checked
+            timeout=httpx.Timeout(policy.timeout),
+            follow_redirects=False,
+            trust_env=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
         self.robots = RobotsRules(lambda url: self.get(url, check_robots=False), policy.user_agent)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import sqlite3
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,10 +96,12 @@ def _time(value: str | None) -> dt.datetime | None:
 
 
 class FeedState:
-    """The feeds database. Every method is one transaction; safe to use from one thread at a time."""
+    """The feeds database. Every method is one transaction; threads take turns (the bot lists feeds while
+    a refresh runs in a worker thread)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._turn = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -111,17 +114,23 @@ class FeedState:
             ) from None
 
     def close(self) -> None:
-        self._db.close()
+        with self._turn:
+            self._db.close()
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._turn:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _read(self, sql: str, parameters: tuple = ()) -> list[tuple]:
+        with self._turn:
+            return self._db.execute(sql, parameters).fetchall()
 
     # subscriptions
 
@@ -145,11 +154,11 @@ class FeedState:
         return bool(removed)
 
     def feeds(self) -> list[FeedRecord]:
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT f.url, f.name, f.added, f.etag, f.last_modified, f.last_success, f.last_error, "
             "f.failures_in_row, f.retry_at, (SELECT COUNT(*) FROM articles a WHERE a.feed_url = f.url) "
             "FROM feeds f ORDER BY f.added, f.url"
-        ).fetchall()
+        )
         return [
             FeedRecord(
                 url, name, _time(added), etag, modified, _time(success), error, failures, _time(retry), count
@@ -179,11 +188,11 @@ class FeedState:
     # entries and articles
 
     def seen_entry(self, feed_url: str, key: str) -> SeenEntry | None:
-        row = self._db.execute(
+        rows = self._read(
             "SELECT signature, article_id, skipped FROM entries WHERE feed_url = ? AND key = ?",
             (feed_url, key),
-        ).fetchone()
-        return SeenEntry(*row) if row else None
+        )
+        return SeenEntry(*rows[0]) if rows else None
 
     def mark_entry(
         self, feed_url: str, key: str, signature: str, *, article_id: str | None, skipped: str | None = None
@@ -192,16 +201,13 @@ class FeedState:
             _mark_entry(db, feed_url, key, signature, article_id, skipped)
 
     def article(self, article_id: str) -> WrittenArticle | None:
-        row = self._db.execute(
+        rows = self._read(
             "SELECT id, url, path, content_hash, source FROM articles WHERE id = ?", (article_id,)
-        ).fetchone()
-        return WrittenArticle(*row) if row else None
+        )
+        return WrittenArticle(*rows[0]) if rows else None
 
     def path_taken(self, path: str, by_other_than: str) -> bool:
-        row = self._db.execute(
-            "SELECT 1 FROM articles WHERE path = ? AND id != ?", (path, by_other_than)
-        ).fetchone()
-        return row is not None
+        return bool(self._read("SELECT 1 FROM articles WHERE path = ? AND id != ?", (path, by_other_than)))
 
     def article_written(
         self,
