@@ -16,7 +16,6 @@ from discord.ext import commands
 from bot.discord_bot.admins import Admins
 from bot.discord_bot.chat import Chat
 from bot.discord_bot.errors import handle_interaction_error
-from bot.discord_bot.feed_calls import FeedCalls
 from bot.discord_bot.feed_commands import Feeds
 from bot.discord_bot.lifecycle import Admission
 from bot.discord_bot.questions import Questions
@@ -85,9 +84,8 @@ class _Pitwall:
         runs_shard_0 = not shard_ids or 0 in shard_ids  # syncs the commands and refreshes the feeds for all
         admins = Admins(frozenset(self.settings.admin_roles), frozenset(self.settings.admin_users))
         if self.feeds is not None:
-            calls = FeedCalls(self.feeds)
             self.refresh = FeedRefresh(
-                calls, self.feed_refresh_seconds, here=runs_shard_0, ready=bot.wait_until_ready
+                self.feeds, self.feed_refresh_seconds, here=runs_shard_0, ready=bot.wait_until_ready
             )
             await bot.add_cog(Feeds(self.refresh, self.service, admins))
         await bot.add_cog(Questions(self.service, self.answer_store, self.admission, self.refresh))

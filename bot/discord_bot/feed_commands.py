@@ -4,6 +4,7 @@ answers privately (an `IndexBusy` names the build already running)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -40,8 +41,7 @@ class Feeds(commands.Cog):
     def __init__(self, refresh: FeedRefresh, service: AnswerService, admins: Admins) -> None:
         self.refresh = refresh
         self.service = service
-        self.calls = refresh.calls  # every call into the feed service, one at a time
-        self.feeds = refresh.calls.feeds
+        self.feeds = refresh.feeds
         self.admins = admins
 
     @feeds_group.command(name="add")
@@ -55,7 +55,7 @@ class Feeds(commands.Cog):
         """Follow an RSS or Atom feed: its new articles come in at every refresh."""
         self.admins.check(interaction, "manage feeds")
         await interaction.response.defer(thinking=True)
-        status = await self.calls.run(self.feeds.add, url, name)
+        status = await asyncio.to_thread(self.feeds.add, url, name)
         reply = feed_added_reply(status, self.refresh.state())
         await interaction.edit_original_response(**message_kwargs(reply))
 
@@ -64,7 +64,7 @@ class Feeds(commands.Cog):
         """The feeds Pitwall follows: last success, last error, articles, failing ones marked."""
         self.admins.check(interaction, "manage feeds")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        statuses = await self.calls.statuses()
+        statuses = await asyncio.to_thread(self.feeds.list)
         reply = feed_list_reply(statuses, self.refresh.state())
         await interaction.edit_original_response(**message_kwargs(reply))
 
@@ -74,7 +74,7 @@ class Feeds(commands.Cog):
         """Stop following a feed (the articles it brought stay in the corpus folder)."""
         self.admins.check(interaction, "manage feeds")
         await interaction.response.defer(thinking=True)
-        removed = await self.calls.run(self._remove, url)
+        removed = await asyncio.to_thread(self._remove, url)
         await interaction.edit_original_response(**message_kwargs(feed_removed_reply(removed)))
 
     def _remove(self, text: str) -> str:
@@ -100,7 +100,7 @@ class Feeds(commands.Cog):
             return []
         needle = current.strip().casefold()
         choices = []
-        for status in await self.calls.statuses():  # at once, also during a refresh
+        for status in await asyncio.to_thread(self.feeds.list):  # also during a refresh
             label = f"{status.name} · {status.url}" if status.name else status.url
             if needle not in label.casefold():
                 continue
@@ -118,7 +118,7 @@ class Feeds(commands.Cog):
         """Add one article by its link: fetched, saved in the corpus folder and indexed (admins)."""
         self.admins.check(interaction, "add articles")
         await interaction.response.defer(thinking=True)
-        report = await self.calls.run(self._add_article, url)
+        report = await asyncio.to_thread(self._add_article, url)
         await interaction.edit_original_response(**message_kwargs(article_added_reply(report)))
 
     def _add_article(self, url: str) -> FetchReport:

@@ -130,7 +130,7 @@ class Questions(commands.Cog):
             await interaction.response.defer(thinking=True)
             reply = status_reply(await asyncio.to_thread(self.service.status))
             if self.refresh is not None:
-                feeds = await self.refresh.calls.statuses()
+                feeds = await asyncio.to_thread(self.refresh.feeds.list)
                 reply = with_feeds(reply, feeds, self.refresh.state())
             await interaction.edit_original_response(**message_kwargs(reply))
 

@@ -12,8 +12,8 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.discord_bot.feed_calls import FeedCalls
 from bot.discord_bot.feed_panels import RefreshState, fetch_summary
+from bot.discord_bot.service import FeedService
 from index.errors import UserError
 from index.store.generations import IndexBusy
 
@@ -27,14 +27,14 @@ class FeedRefresh:
 
     def __init__(
         self,
-        calls: FeedCalls,
+        feeds: FeedService,
         every_seconds: float,
         *,
         here: bool,
         ready: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         """`ready` is awaited before the first round (the bot's model and index loading)."""
-        self.calls = calls
+        self.feeds = feeds
         self.every_seconds = every_seconds
         self.here = here
         self._ready = ready
@@ -81,8 +81,7 @@ class FeedRefresh:
         is logged and the next one tries again)."""
         self._running_since = _now()
         try:
-            await self.calls.statuses()  # what /status shows while this round runs
-            report = await self.calls.run(self.calls.feeds.fetch)
+            report = await asyncio.to_thread(self.feeds.fetch)
         except IndexBusy as busy:
             log.info("feeds: refresh skipped, the index is being built: %s", busy)
         except UserError as error:  # e.g. the corpus folder is gone: one line, no traceback, every round

@@ -39,9 +39,9 @@ class AnswerService(Protocol):
 
 
 class FeedService(Protocol):
-    """Subscriptions and fetching; all methods block (network, disk, the build) and the service is used from
-    one thread at a time: the bot calls it through `FeedCalls`. `fetch` and `add_article` build through
-    `AnswerService.reindex` and raise `IndexBusy` when another build runs."""
+    """Subscriptions and fetching; all methods block (network, disk, the build): the adapter calls them with
+    `asyncio.to_thread`. Subscriptions may be listed and changed while a fetch runs; `fetch` and
+    `add_article` build through `AnswerService.reindex` and raise `IndexBusy` when another build runs."""
 
     def add(self, url: str, name: str | None = None) -> FeedStatus: ...
 
