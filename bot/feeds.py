@@ -114,6 +114,8 @@ def check_url(url: str, what: str = "feed") -> str:
 
 
 class FeedService:
+    """Subscriptions (add, remove, list, OPML) and fetch rounds (every feed, or one article link)."""
+
     def __init__(self, settings: Settings, answers: AnswerService) -> None:
         self.settings = settings
         self.answers = answers
@@ -144,8 +146,8 @@ class FeedService:
         assert record is not None
         return FeedStatus.of(record)
 
-    def _checked(self, url: str) -> str:
-        url = check_url(url)
+    def _checked(self, url: str, what: str = "feed") -> str:
+        url = check_url(url, what)
         try:
             self.guard().check(url)
         except AddressRefused as error:
@@ -195,7 +197,7 @@ class FeedService:
         """Fetch one article link into the corpus folder (again when it changed), then update the index."""
         from index.ingest.feeds.polling import fetch_link
 
-        url = check_url(url, "article")
+        url = self._checked(url, "article")
         with self._fetcher() as fetcher:
             result = fetch_link(url, self._poll_context(fetcher))
         return self._finish([result], index)

@@ -88,3 +88,10 @@ def test_an_opml_file_with_one_bad_feed_adds_none(service, tmp_path):
     with pytest.raises(FeedError, match="192.168.0.1 is a private address"):
         service.import_opml(opml)
     assert service.list() == []
+
+
+def test_an_article_link_at_a_private_address_is_refused_before_any_request(service):
+    with pytest.raises(FeedError, match=re.escape("10.1.2.3 is a private address")):
+        service.add_article("http://10.1.2.3/news/article")
+    with pytest.raises(FeedError, match="must start with http:// or https://"):
+        service.add_article("file:///etc/passwd")
