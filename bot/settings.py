@@ -11,6 +11,7 @@ import io
 import logging
 import os
 import stat
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +29,13 @@ SEARCH_RESULTS = 5  # passages `pitwall search` shows unless asked for another n
 MIN_EVIDENCE = 0.25  # calibrated on XQuAD German and English questions: `pitwall eval --abstention`
 ENV_FILE = Path(".env")
 _MAX_ENV_FILE_BYTES = 1_000_000
+
+
+def _version() -> str:
+    try:
+        return metadata.version("pitwall")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "0.1.0"
 
 
 class SettingsFileError(UserError):
@@ -132,6 +140,37 @@ class Settings(EnvFileSettings):
         MIN_EVIDENCE,
         description="Evidence below which Pitwall says the articles don't cover a question (calibrated with "
         "`pitwall eval --abstention`).",
+    )
+    # Feeds and article links (`pitwall feeds`, `fetch`, `add`; bot/feeds.py): README "Following the news".
+    feeds_db: Path = Field(
+        Path("data/feeds.sqlite3"), description="Subscriptions and fetch state (SQLite, beside feedback)."
+    )
+    feed_refresh_minutes: int = Field(
+        30, ge=0, description="`pitwall bot` fetches every feed this often (0: never; cron can run `fetch`)."
+    )
+    fetch_allow_private: bool = Field(
+        False,
+        description="Fetch from loopback, private, link-local and reserved addresses (refused by default: "
+        "a feed must not make Pitwall read the machine's own network).",
+    )
+    fetch_host_delay_seconds: float = Field(
+        1.0, ge=0, le=3600, description="Seconds between two requests to the same host."
+    )
+    fetch_max_bytes: int = Field(
+        5_000_000, ge=1_000, description="Largest response read (after decompression); larger ones fail."
+    )
+    fetch_timeout_seconds: float = Field(
+        30.0, gt=0, le=600, description="Longest wait for one response, from connecting to its last byte."
+    )
+    fetch_max_retry_wait_seconds: float = Field(
+        60.0,
+        ge=0,
+        le=3600,
+        description="A 429 or 503 whose Retry-After is at most this is waited out and retried once; a "
+        "longer one fails the feed until then.",
+    )
+    fetch_user_agent: str = Field(
+        f"Pitwall/{_version()} (news archive bot; set PITWALL_FETCH_USER_AGENT to add your contact)", min_length=1, description="Sent with every request."
     )
 
     @property

@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import pytest
 from bot.discord_bot.lifecycle import ABANDONED, RESTARTING
 from bot.discord_bot.runner import build_bot, prepare, serve
 from bot.exit_codes import ExitCode
+from bot.feeds import FeedService
+from bot.settings import Settings
 from index.documents import Article
 from tests.discord_harness import LocalDiscord, Sent
 from tests.discord_harness import payloads as p
@@ -204,8 +207,15 @@ def test_two_shards_in_two_processes_each_answer_their_servers(tmp_path: Path) -
     guilds = [d.add_guild(shard=0, shard_count=2), d.add_guild(shard=1, shard_count=2)]
     d.guild = guilds[0]
     fans = [d.add_member(f"fan{i}", guild=g) for i, g in enumerate(guilds)]
-    first.start(shard_count=2, shard_ids=[0])
-    second.start(shard_count=2, shard_ids=[1])
+    feeds = [  # each process with feeds and a refresh every 0.1 s: only shard 0's runs
+        {
+            "feeds": FeedService(Settings(feeds_db=s.data_dir / "feeds.sqlite3"), s.service),
+            "feed_refresh_seconds": 0.1,
+        }  # type: ignore[arg-type]
+        for s in (first, second)
+    ]
+    first.start(shard_count=2, shard_ids=[0], bot_options=feeds[0])
+    second.start(shard_count=2, shard_ids=[1], bot_options=feeds[1])
     try:
         assert first.synced()
         assert second.synced() is None  # shard 0 syncs for every shard
@@ -215,6 +225,12 @@ def test_two_shards_in_two_processes_each_answer_their_servers(tmp_path: Path) -
         assert [c[0] for c in first.service.calls].count("ask") == 1  # type: ignore[attr-defined]
         assert [c[0] for c in second.service.calls].count("ask") == 1  # type: ignore[attr-defined]
         assert first.bot.shard_ids == [0] and second.bot.shard_ids == [1]  # type: ignore[union-attr]
+        deadline = time.monotonic() + 30
+        while first.bot.refresh.rounds < 2 and time.monotonic() < deadline:  # type: ignore[union-attr]
+            time.sleep(0.02)
+        assert first.bot.refresh.rounds >= 2  # type: ignore[union-attr]
+        assert second.bot.refresh.rounds == 0 and second.bot.refresh.state().kind == "elsewhere"  # type: ignore[union-attr]
+        assert ("reindex", "") in first.service.calls and ("reindex", "") not in second.service.calls  # type: ignore[attr-defined]
     finally:
         assert second.stop() == ExitCode.OK
         assert first.stop() == ExitCode.OK

@@ -8,13 +8,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Collection
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot.errors import NotAllowed
+from bot.discord_bot.admins import Admins
 from bot.discord_bot.panels import (
     describe_progress,
     format_reindex_busy,
@@ -28,30 +27,15 @@ from index.store.generations import IndexBusy
 log = logging.getLogger(__name__)
 
 
-def may_reindex(
-    member: discord.abc.User,
-    permissions: discord.Permissions,
-    admin_roles: Collection[int],
-    admin_users: Collection[int],
-) -> bool:
-    """Manage Server permission, or a user or role listed (by id) in the settings."""
-    if permissions.manage_guild or member.id in admin_users:
-        return True
-    roles = getattr(member, "roles", [])
-    return any(role.id in admin_roles for role in roles)
-
-
 class Reindex(commands.Cog):
     def __init__(
         self,
         service: AnswerService,
-        admin_roles: Collection[int],
-        admin_users: Collection[int],
+        admins: Admins,
         progress_every: float = 2.0,
     ) -> None:
         self.service = service
-        self.admin_roles = set(admin_roles)
-        self.admin_users = set(admin_users)
+        self.admins = admins
         self.progress_every = progress_every
         self._started: dt.datetime | None = None  # set while a re-index runs
         self._job: asyncio.Task[None] | None = None
@@ -60,11 +44,7 @@ class Reindex(commands.Cog):
     @app_commands.guild_only()
     async def reindex(self, interaction: discord.Interaction) -> None:
         """Rebuild the index from the corpus folder (Manage Server, or on the admin list)."""
-        if not may_reindex(interaction.user, interaction.permissions, self.admin_roles, self.admin_users):
-            raise NotAllowed(
-                "Only members with the Manage Server permission, or a user or role on Pitwall's admin list, "
-                "can re-index."
-            )
+        self.admins.check(interaction, "re-index")
         if self._started is not None:
             await interaction.response.send_message(
                 f"A re-index is already running (started <t:{int(self._started.timestamp())}:R>). "
