@@ -170,7 +170,9 @@ class Settings(EnvFileSettings):
         "longer one fails the feed until then.",
     )
     fetch_user_agent: str = Field(
-        f"Pitwall/{_version()} (news archive bot; set PITWALL_FETCH_USER_AGENT to add your contact)", min_length=1, description="Sent with every request."
+        f"Pitwall/{_version()} (news archive bot)",
+        min_length=1,
+        description="Sent with every request; add a contact address for site owners.",
     )
 
     @property
