@@ -19,7 +19,7 @@ from bot.feeds import FeedService
 from bot.service import AnswerService, make_embedder
 from bot.settings import Settings
 from index.embed.embedding import SpanEmbedder
-from index.store.generations import build_lock
+from index.store.lease import build_lock
 from tests.discord_harness import Sent
 from tests.discord_harness.session import BotSession
 from tests.feed_site import HAAS, Site, Story, article_page, rss, started_site
@@ -272,8 +272,8 @@ def test_add_and_reindex_name_a_running_build_privately_and_a_skipped_refresh_is
         busy = final(env, env.boss, "add", url=url)  # type: ignore[attr-defined]
         wait_for_rounds(env, done + 1)
         ix = env.run(d.slash(env.boss, "reindex"))  # type: ignore[attr-defined]
-        reindex = env.run(d.wait_for(lambda s: s.token == ix.token and "Re-index failed" in s.content))
-    assert "Re-index failed: another build of" in reindex.content  # /reindex names the running build too
+        reindex = env.run(d.wait_for(lambda s: s.token == ix.token and "Re-index not started" in s.content))
+    assert "Re-index not started: another build of" in reindex.content  # /reindex names the running build too
     assert busy.ephemeral
     assert "another build of" in busy.content and "goes into the index with the next build" in busy.content
     assert "feeds: refresh skipped, the index is being built: another build of" in env.log.text()
