@@ -22,6 +22,7 @@ from index.store.stores import FaissStore, Store
 from index.text.translation import english_to_german
 
 if TYPE_CHECKING:  # building (loaders, HTML parsing, bm25s) is imported only when an index is built
+    from bot.answering.model import LanguageModel, ModelStatus  # and the model client when one is set
     from index.build import IndexReport, Progress
 
 
@@ -76,6 +77,7 @@ class ServiceStatus:
     model: str
     built_at: str
     last_report: IndexReport | None
+    language_model: ModelStatus | None = None  # None: no language model is set
 
 
 def embedder_recipe(settings: Settings) -> Callable[[], Embedder]:
@@ -121,6 +123,16 @@ def open_store(settings: Settings) -> Store:
     return FaissStore(load_index(settings.index_dir, model_id=settings.model_id))
 
 
+def make_language_model(settings: Settings) -> LanguageModel | None:
+    """The settings' language model, or None when PITWALL_LLM_URL is unset (then `openai` is never
+    imported)."""
+    if not settings.llm_url:
+        return None
+    from bot.answering.model import LanguageModel
+
+    return LanguageModel(settings.llm_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout)
+
+
 class AnswerService:
     """Owns the embedder and the loaded index; a re-index swaps in the new index when it is published."""
 
@@ -140,6 +152,7 @@ class AnswerService:
         self._lock = threading.Lock()
         self._load_lock = threading.Lock()
         self.last_report: IndexReport | None = None
+        self.language_model = make_language_model(settings)
 
     def embedder(self) -> Embedder:
         with self._lock:
@@ -275,7 +288,12 @@ class AnswerService:
             until=until,
             min_evidence=self.settings.min_evidence,
         )
-        return replace(answer, timings_ms=(("total", round((time.perf_counter() - started) * 1000, 1)),))
+        timings = {"quotes": time.perf_counter() - started}
+        if self.language_model is not None and not answer.abstained:
+            answer = self.language_model.read(answer)
+            timings["model"] = time.perf_counter() - started - timings["quotes"]
+        timings["total"] = time.perf_counter() - started
+        return replace(answer, timings_ms=tuple((k, round(s * 1000, 1)) for k, s in timings.items()))
 
     def article(self, article_id: str) -> Article | None:
         return self.searcher().store.article(article_id)
@@ -287,5 +305,10 @@ class AnswerService:
     def status(self) -> ServiceStatus:
         manifest = self.searcher().manifest
         return ServiceStatus(
-            manifest.articles, manifest.chunks, manifest.model_id, manifest.built_at, self.last_report
+            manifest.articles,
+            manifest.chunks,
+            manifest.model_id,
+            manifest.built_at,
+            self.last_report,
+            self.language_model.status() if self.language_model else None,
         )
