@@ -6,6 +6,7 @@ delay, or a function of the request's messages. Every request is kept (headers a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -62,10 +63,8 @@ class FakeModelServer:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
                     self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
-                    pass
 
             def log_message(self, *args: object) -> None:
                 pass
