@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev,milvus,ray]'
+	$(PY) -m pip install --quiet -e '.[dev,milvus,ray,local-model]'  # local-model compiles llama.cpp (~7.5 min)
 	touch $@
 
 demo: setup

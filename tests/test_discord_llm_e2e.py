@@ -24,12 +24,16 @@ KEY = "sk-discord-e2e-not-to-be-seen"
 
 
 def english_reading(messages: list[dict[str, str]]) -> dict:
-    """A model that answers in English from the first quote naming the IMSA and 'translates' each quote."""
+    """A model that answers in English from the first quote naming the IMSA and 'translates' each quote
+    (a stand-in text in English: the verifier checks a translation's language and numbers)."""
     quotes = quotes_of(messages)
     n = next(n for n, quote in quotes.items() if "IMSA" in quote)
     return {
         "answer": f"No: there is no concrete plan for the IMSA yet [{n}].",
-        "translations": [{"n": n, "text": f"In English: {quote[:60]}"} for n, quote in quotes.items()],
+        "translations": [
+            {"n": n, "text": "In English: what the quote says, as the article says it."}
+            for n, quote in quotes.items()
+        ],
         "verdict": "stated",
     }
 

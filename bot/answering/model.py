@@ -121,7 +121,7 @@ def parse_reading(text: str) -> ModelReading:
     start, end = text.find("{"), text.rfind("}")
     if start < 0 or end < start:
         raise ValueError("the reply holds no JSON object")
-    data = json.loads(text[start : end + 1])
+    data = json.loads(text[start : end + 1], strict=False)  # strict=False: raw newlines in strings
     if not isinstance(data, dict):
         raise ValueError("the reply is not a JSON object")
     answer = data.get("answer")

@@ -3,7 +3,8 @@
 An answer passes when every sentence cites at least one quote ("[1]", "[1][2]", "[1, 2]"), every cited
 number is a quote that was shown, and every number and capitalised word (names, months, German nouns) in a
 sentence appears in a quote it cites or in that quote's translation. A translation passes when its numbers
-are the quote's. Anything else is dropped, and the answer keeps the lead it has without a model.
+are the quote's and it is in the question's language. Anything else is dropped, and the answer keeps the
+lead it has without a model.
 """
 
 from __future__ import annotations
@@ -93,10 +94,13 @@ def answer_problem(text: str, quotes: Mapping[int, str], translations: Mapping[i
     return ""
 
 
-def translation_problem(quote: str, translation: str) -> str:
-    """Why a translation of `quote` may not be shown ("" when it may): empty, or a number the quote lacks."""
+def translation_problem(quote: str, translation: str, language: str) -> str:
+    """Why a translation of `quote` into `language` may not be shown ("" when it may): empty, in another
+    language, far longer than the quote, or with a number the quote lacks."""
     if not translation.strip():
         return "empty"
+    if detect_language(translation) != language:
+        return f"not in {language}"
     if len(translation) > 3 * len(quote) + 40:
         return "far longer than the quote"
     for number in _NUMBER.findall(translation):
@@ -126,7 +130,7 @@ def checked_answer(answer: Answer, reading: ModelReading, model: str) -> tuple[A
     quotes = {c.n: c.quote for c in answer.citations}
     translations, dropped = {}, []
     for n, text in reading.translations.items():
-        problem = translation_problem(quotes[n], text) if n in wanted else "not asked for"
+        problem = translation_problem(quotes[n], text, answer.language) if n in wanted else "not asked for"
         if problem:
             dropped.append(f"translation [{n}]: {problem}")
         else:

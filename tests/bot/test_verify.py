@@ -70,9 +70,13 @@ def test_sentences_keep_their_citations_and_citations_are_read_in_every_form() -
 
 
 def test_a_translation_with_a_number_its_quote_lacks_is_rejected() -> None:
-    assert translation_problem(QUOTES[3], TRANSLATIONS[3]) == ""
-    assert "2028" in translation_problem(QUOTES[3], TRANSLATIONS[3].replace("2027", "2028"))
-    assert translation_problem(QUOTES[3], " ") == "empty"
+    assert translation_problem(QUOTES[3], TRANSLATIONS[3], "en") == ""
+    assert "2028" in translation_problem(QUOTES[3], TRANSLATIONS[3].replace("2027", "2028"), "en")
+    assert translation_problem(QUOTES[3], " ", "en") == "empty"
+
+
+def test_a_translation_that_is_not_in_the_questions_language_is_rejected() -> None:
+    assert translation_problem(QUOTES[2], "Es gibt keinen Plan für die IMSA.", "en") == "not in en"
 
 
 def answer_over(quotes: dict[int, str], language: str = "en") -> Answer:
