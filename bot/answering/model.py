@@ -10,7 +10,6 @@ within the timeout, with one log line; the API key is never logged nor part of a
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime as dt
 import json
 import logging
@@ -184,7 +183,6 @@ class LanguageModel:
             max_retries=0,
         )
         self._schema = True  # ask for JSON by schema until the server refuses that
-        self._pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="pitwall-llm")
         self._state_lock = threading.Lock()
         self._answered_at: dt.datetime | None = None
         self._failed_at: dt.datetime | None = None
@@ -195,17 +193,27 @@ class LanguageModel:
         gives no usable reply within the timeout. Abstentions are returned as they are."""
         if answer.abstained or not answer.citations:
             return answer
-        started = time.monotonic()
-        future = self._pool.submit(self._reading, answer, started + self.timeout)
-        try:
-            reading = future.result(timeout=self.timeout)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
+        outcome: list[ModelReading | BaseException] = []
+        done = threading.Event()
+
+        def request() -> None:
+            try:
+                outcome.append(self._reading(answer, time.monotonic() + self.timeout))
+            except BaseException as error:  # noqa: BLE001 - handed to the asking thread
+                outcome.append(error)
+            finally:
+                done.set()
+
+        # a daemon thread, so that the answer comes at the timeout even from a server that trickles bytes,
+        # and a process never waits at exit for a request it gave up on
+        threading.Thread(target=request, name="pitwall-llm", daemon=True).start()
+        if not done.wait(self.timeout):
             return self._failed(answer, f"no reply within {self.timeout:g} s")
-        except ModelFailure as error:
-            return self._failed(answer, str(error))
-        except Exception as error:  # noqa: BLE001 - whatever breaks, the asker gets the answer without it
-            return self._failed(answer, f"{type(error).__name__}: {error}")
+        reading = outcome[0]
+        if isinstance(reading, ModelFailure):
+            return self._failed(answer, str(reading))
+        if isinstance(reading, BaseException):  # whatever broke, the asker gets the answer without it
+            return self._failed(answer, f"{type(reading).__name__}: {reading}")
         with self._state_lock:
             if self._failure:
                 log.info("language model %s answers again", self.model)
@@ -218,10 +226,6 @@ class LanguageModel:
     def status(self) -> ModelStatus:
         with self._state_lock:
             return ModelStatus(self.model, self._answered_at, self._failed_at, self._failure)
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._client.close()
 
     def _reading(self, answer: Answer, deadline: float) -> ModelReading:
         try:
