@@ -8,6 +8,7 @@ import logging
 import socket
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from pydantic import SecretStr
@@ -132,9 +133,7 @@ def test_any_failure_is_todays_answer_within_the_timeout_logged_once_without_the
         second = model.read(ANSWER)
     assert seconds < 1.5 + 1.0, seconds
     for answer in (first, second):
-        assert answer == ANSWER.__class__(
-            **{**ANSWER.__dict__, "model": "fake-model", "model_outcome": "failed"}
-        )
+        assert answer == replace(ANSWER, model="fake-model", model_outcome="failed")
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "answering without it" in warnings[0].getMessage()  # once per outage
     status = model.status()

@@ -170,7 +170,7 @@ def test_status_names_the_model_and_whether_it_answered_recently() -> None:
     assert reply.embed is not None and "**Language model:** llama3.2, answered" in reply.embed["description"]
 
 
-def test_the_service_reads_the_settings_model_only_when_set(tmp_path, server) -> None:
+def test_the_service_reads_the_settings_model_only_when_set(server) -> None:
     from bot.settings import Settings
 
     assert AnswerService(Settings(llm_url="")).language_model is None
