@@ -494,6 +494,14 @@ def _eval_answers(args: argparse.Namespace, settings: Settings, work_dir: Path, 
             f"{split:<9}{language:<10}{s['questions']:>10}{s['answer_in_quote']:>10.3f}"
             f"{s['abstained']:>11.3f}{unanswerable:>14}"
         )
+    model = result["answers"].get("model")
+    if model:
+        print(
+            f"language model {settings.llm_model}: read {model['read']} answers, "
+            f"answer sentences kept {model['sentences_kept']:.3f}, failed {model['failed']:.3f}; "
+            f"its verdict abstained on {model['unanswerable_turned_to_abstention']:.3f} of the unanswerable "
+            f"and {model['answerable_turned_to_abstention']:.3f} of the answerable questions"
+        )
     return EXIT_OK
 
 
@@ -662,19 +670,27 @@ def answer_json(answer: Answer) -> dict:
                 "link": c.link,
                 "source": c.source,
             }
+            | ({"translation": c.translation} if c.translation else {})
             for c in answer.citations
         ],
+        "lead_from": answer.lead_from,
+        "model": answer.model or None,
         "closest": [{"article_id": r.article_id, "title": r.title, "url": r.url} for r in answer.closest],
         "timings_ms": dict(answer.timings_ms),
     }
 
 
 def format_answer(answer: Answer) -> str:
+    from bot.answering.answers import TRANSLATED
+
     lines = [answer.answer]
     for c in answer.citations:
         date = c.published.isoformat() if c.published else "undated"
         where = ", ".join(part for part in (c.source, date, c.link or c.url) if part)
-        lines.append(f"[{c.n}] „{c.quote}“\n    — {c.title} ({where})")
+        lines.append(f"[{c.n}] „{c.quote}“")
+        if c.translation:
+            lines.append(f"    ({TRANSLATED[answer.language]}) {c.translation}")
+        lines.append(f"    — {c.title} ({where})")
     for ref in answer.closest:
         lines.append(f"  - {ref.title}" + (f" ({ref.url})" if ref.url else ""))
     return "\n".join(lines)

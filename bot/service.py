@@ -24,6 +24,7 @@ from index.store.stores import FaissStore, Store
 from index.text.translation import english_to_german
 
 if TYPE_CHECKING:  # building (loaders, HTML parsing, bm25s) is imported only when an index is built
+    from bot.answering.model import LanguageModel, ModelStatus  # and the model client when one is set
     from index.build import IndexReport, Progress
 
 
@@ -83,6 +84,7 @@ class ServiceStatus:
     model: str
     built_at: str
     last_report: IndexReport | None
+    language_model: ModelStatus | None = None  # None: no language model is set
 
 
 def embedder_recipe(settings: Settings) -> Callable[[], Embedder]:
@@ -128,6 +130,16 @@ def open_store(settings: Settings) -> Store:
     return FaissStore(load_index(settings.index_dir, model_id=settings.model_id))
 
 
+def make_language_model(settings: Settings) -> LanguageModel | None:
+    """The settings' language model, or None when PITWALL_LLM_URL is unset (then `openai` is never
+    imported)."""
+    if not settings.llm_url:
+        return None
+    from bot.answering.model import LanguageModel
+
+    return LanguageModel(settings.llm_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout)
+
+
 class AnswerService:
     """Owns the embedder and the loaded index; a re-index swaps in the new index when it is published, and
     so does a build published by another process or host (looked for every FOLLOW_SECONDS while asked)."""
@@ -150,6 +162,7 @@ class AnswerService:
         self._version: str | None = None  # of the published index the searcher was loaded from
         self._next_look = 0.0  # time.monotonic() of the next look for a build published elsewhere
         self.last_report: IndexReport | None = None
+        self.language_model = make_language_model(settings)
 
     def embedder(self) -> Embedder:
         with self._lock:
@@ -359,7 +372,12 @@ class AnswerService:
             until=until,
             min_evidence=self.settings.min_evidence,
         )
-        return replace(answer, timings_ms=(("total", round((time.perf_counter() - started) * 1000, 1)),))
+        timings = {"quotes": time.perf_counter() - started}
+        if self.language_model is not None and not answer.abstained:
+            answer = self.language_model.read(answer)
+            timings["model"] = time.perf_counter() - started - timings["quotes"]
+        timings["total"] = time.perf_counter() - started
+        return replace(answer, timings_ms=tuple((k, round(s * 1000, 1)) for k, s in timings.items()))
 
     def article(self, article_id: str) -> Article | None:
         return self.searcher().store.article(article_id)
@@ -371,5 +389,10 @@ class AnswerService:
     def status(self) -> ServiceStatus:
         manifest = self.searcher().manifest
         return ServiceStatus(
-            manifest.articles, manifest.chunks, manifest.model_id, manifest.built_at, self.last_report
+            manifest.articles,
+            manifest.chunks,
+            manifest.model_id,
+            manifest.built_at,
+            self.last_report,
+            self.language_model.status() if self.language_model else None,
         )

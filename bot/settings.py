@@ -175,6 +175,18 @@ class Settings(EnvFileSettings):
         description="Sent with every request; add a contact address for site owners.",
     )
 
+    llm_url: str = Field(
+        "",
+        description="An OpenAI-compatible server whose language model writes a one-line answer, translates "
+        "quotes and judges whether they state what was asked (e.g. http://localhost:11434/v1 for Ollama); "
+        "unset: no model (README: Answers from a language model).",
+    )
+    llm_model: str = Field("", description="The model the server runs, e.g. llama3.2 or gemma3.")
+    llm_api_key: SecretStr = Field(SecretStr(""), description="The server's API key, if it wants one.")
+    llm_timeout: float = Field(
+        20.0, gt=0, le=600, description="Seconds to wait for the model before answering without it."
+    )
+
     @property
     def model_id(self) -> str:
         """The id an index records for vectors of this model and backend: the one place it is worked out

@@ -56,6 +56,7 @@ citations = st.builds(
     published=dates,
     score=st.floats(0, 1),
     link=urls,
+    translation=st.one_of(st.just(""), long_text),
 )
 refs = st.builds(ArticleRef, article_id=st.text(max_size=300), title=long_text, url=urls, published=dates)
 answers = st.builds(

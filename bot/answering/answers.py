@@ -30,6 +30,7 @@ class Citation:
     published: dt.date | None
     score: float
     link: str  # the article URL scrolled to the quote (a text fragment), or "" without a URL
+    translation: str = ""  # a language model's verified translation into the question's language, or ""
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,14 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     closest: tuple[ArticleRef, ...] = ()  # when abstained: the articles that came nearest
     timings_ms: tuple[tuple[str, float], ...] = ()
+    model: str = ""  # the language model asked to read the quotes ("" when none is set)
+    model_outcome: str = ""  # what it did: "" not asked, "kept", "dropped" (by the verifier), "not stated",
+    # "failed" (no usable reply: the answer is the one without a model)
+
+    @property
+    def lead_from(self) -> str:
+        """ "model" when `answer` is the language model's verified sentence, else "quotes"."""
+        return "model" if self.model_outcome == "kept" else "quotes"
 
 
 # --- composing an answer ---
@@ -78,6 +87,8 @@ LEADS = {
         "Dazu sagen die Artikel nichts: nichts im Archiv passt.",
     ),
 }
+# The label of a quote's translation by a language model, shown under the verbatim quote, never instead.
+TRANSLATED = {"en": "translated by the language model", "de": "übersetzt vom Sprachmodell"}
 
 
 def evidence_strength(

@@ -1,4 +1,5 @@
-"""An Answer as a Discord reply: lead line as content; question, numbered quotes and citations in an embed.
+"""An Answer as a Discord reply: lead line (a language model's verified answer sentence, when there is one)
+as content; question, numbered quotes (with their translations) and citations in an embed.
 
 Pure: no discord import. Every reply stays inside Discord's limits (see `discord_text`).
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.answering.answers import Answer, ArticleRef, Citation
+from bot.answering.answers import TRANSLATED, Answer, ArticleRef, Citation
 from bot.discord_bot.discord_text import (
     DESCRIPTION_MAX,
     EMBED_TOTAL_MAX,
@@ -55,7 +56,7 @@ def answer_reply(answer: Answer) -> Reply:
     footer = {"text": FOOTER[lang]}
     room = EMBED_TOTAL_MAX - len(title) - len(footer["text"])
     room -= sum(len(f["name"]) + len(f["value"]) for f in fields)
-    description = _quotes(answer.citations, min(DESCRIPTION_MAX, max(room, 0)))
+    description = _quotes(answer.citations, min(DESCRIPTION_MAX, max(room, 0)), lang)
     embed = {
         "title": title,
         "description": description,
@@ -66,15 +67,20 @@ def answer_reply(answer: Answer) -> Reply:
     return Reply(content, fit_embed(embed))
 
 
-def _quotes(citations: tuple[Citation, ...], budget: int) -> str:
-    """Numbered quotes sharing `budget` characters; each is escaped and cut evenly if they do not fit."""
-    blocks = [(f"**[{c.n}]**\n", escape(c.quote)) for c in citations]
-    overhead = sum(len(head) + 2 for head, _ in blocks)  # heads and blank lines
+def _quotes(citations: tuple[Citation, ...], budget: int, lang: str) -> str:
+    """Numbered quotes sharing `budget` characters; each is escaped and cut evenly if they do not fit. A
+    language model's translation of a quote sits under it, labelled, outside the quote's block."""
+    label = f"\n*({TRANSLATED[lang]})* "
+    blocks = [(f"**[{c.n}]**\n", escape(c.quote), escape(" ".join(c.translation.split()))) for c in citations]
+    overhead = sum(len(head) + 2 + (len(label) if tr else 0) for head, _, tr in blocks)  # + blank lines
     per_quote = max((budget - overhead) // max(len(blocks), 1), 0)
     parts = []
-    for head, quote in blocks:
-        body = quote if len(quote) <= per_quote else truncate(quote, per_quote)
-        parts.append(head + blockquote(body))
+    for head, quote, translation in blocks:
+        if len(quote) + len(translation) > per_quote:  # quote and translation share the room
+            room = per_quote // 2 if translation else per_quote
+            quote = truncate(quote, max(room, per_quote - len(translation)))
+            translation = truncate(translation, per_quote - len(quote))
+        parts.append(head + blockquote(quote) + (label + translation if translation else ""))
     return truncate("\n\n".join(parts), budget)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.discord_bot.discord_text import (
     CONTENT_MAX,
@@ -20,6 +21,9 @@ from bot.discord_bot.formatting import format_date
 from bot.service import SearchResult, ServiceStatus
 from index.build import IndexReport
 from index.documents import Article, LoadError
+
+if TYPE_CHECKING:
+    from bot.answering.model import ModelStatus
 
 PANEL_COLOUR = 0x2B6CB0
 OPENING_CHARS = 700
@@ -61,6 +65,28 @@ def source_reply(article: Article) -> Reply:
     return Reply("", fit_embed(embed | _colour()))
 
 
+def language_model_summary(model: ModelStatus | None, now: dt.datetime | None = None) -> str:
+    """The language model's name and how its last request went, e.g. "llama3.2, answered 2 min ago"."""
+    if model is None:
+        return "none (answers lead with the quotes)"
+    name = escape(model.model)
+    now = now or dt.datetime.now(dt.UTC)
+    if model.failure and model.failed_at:
+        return f"{name}, failed {_ago(model.failed_at, now)}: {escape(model.failure)}"
+    if model.answered_at:
+        return f"{name}, answered {_ago(model.answered_at, now)}"
+    return f"{name}, not asked yet"
+
+
+def _ago(moment: dt.datetime, now: dt.datetime) -> str:
+    seconds = max((now - moment).total_seconds(), 0)
+    if seconds < 60:
+        return f"{seconds:.0f} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min ago"
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def status_reply(status: ServiceStatus) -> Reply:
     built = (
         dt.datetime.fromisoformat(status.built_at).strftime("%Y-%m-%d %H:%M UTC")
@@ -74,6 +100,7 @@ def status_reply(status: ServiceStatus) -> Reply:
         f"**Model:** {escape(str(status.model))}",
         f"**Index built:** {built}",
         f"**Last re-index:** {last}",
+        f"**Language model:** {language_model_summary(status.language_model)}",
     ]
     return Reply("", fit_embed({"title": "Pitwall status", "description": "\n".join(lines)} | _colour()))
 

@@ -81,7 +81,9 @@ def answer_in_quote(answer: Answer, question: AnswerQuestion) -> bool:
 
 def summarize(results: Iterable[tuple[AnswerQuestion, Answer]]) -> dict:
     """Answer-in-quote and abstained shares of the answerable questions, and the abstained share of the
-    questions the archive does not answer."""
+    questions the archive does not answer. With a language model: the share of its answer sentences the
+    verifier kept, how often it failed, and the shares of questions its verdict turned into abstentions."""
+    results = list(results)
     answerable = unanswerable = found = abstained = abstained_unanswerable = 0
     for question, answer in results:
         if question.article_id is None:
@@ -99,7 +101,29 @@ def summarize(results: Iterable[tuple[AnswerQuestion, Answer]]) -> dict:
     if unanswerable:
         summary["unanswerable"] = unanswerable
         summary["unanswerable_abstained"] = round(abstained_unanswerable / unanswerable, 4)
+    if any(answer.model for _, answer in results):
+        summary["model"] = model_summary(results)
     return summary
+
+
+def model_summary(results: list[tuple[AnswerQuestion, Answer]]) -> dict:
+    """What the language model did: of the answers it read, the share whose sentence the verifier kept
+    (of those with a verdict other than "not stated") and the share it failed on; of the unanswerable
+    and of the answerable questions, the share its "not stated" verdict turned into an abstention."""
+    outcomes = [answer.model_outcome for _, answer in results if answer.model_outcome]
+    written = [o for o in outcomes if o in ("kept", "dropped")]
+
+    def turned(answerable: bool) -> float:
+        asked = [a for q, a in results if (q.article_id is not None) == answerable]
+        return round(sum(a.model_outcome == "not stated" for a in asked) / max(1, len(asked)), 4)
+
+    return {
+        "read": len(outcomes),
+        "sentences_kept": round(written.count("kept") / max(1, len(written)), 4),
+        "failed": round(outcomes.count("failed") / max(1, len(outcomes)), 4),
+        "unanswerable_turned_to_abstention": turned(False),
+        "answerable_turned_to_abstention": turned(True),
+    }
 
 
 def evaluate_answers(
