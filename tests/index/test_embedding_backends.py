@@ -210,10 +210,7 @@ def test_model_id_separates_backends_whose_vectors_differ(embedders):
 def test_settings_give_the_model_id_the_embedder_records(embedders, backend):
     """The service checks an index against `Settings.model_id` before loading the model: it must be the id
     the embedder of the same settings writes into the index."""
-    assert (
-        Settings(embedding_model=MODEL, embedding_backend=backend).model_id
-        == embedders[backend].model_id
-    )
+    assert Settings(embedding_model=MODEL, embedding_backend=backend).model_id == embedders[backend].model_id
 
 
 @pytest.mark.integration

