@@ -160,7 +160,8 @@ class OnnxEmbedder:
         span_vectors = np.zeros((int(span_offsets[-1]), self.dimension), dtype=np.float32)
         if not texts:
             return vectors, span_vectors
-        encodings = self._encoder.encode_batch([prompt + text for text in texts], add_special_tokens=True)
+        prompted = [prompt + text for text in texts]
+        encodings = self._encoder.encode_batch(prompted, add_special_tokens=True)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         batches = [order[b : b + self.batch_size] for b in range(0, len(order), self.batch_size)]
 
@@ -173,7 +174,7 @@ class OnnxEmbedder:
                 if spans[i]:
                     first = span_offsets[i]
                     span_vectors[first : first + len(spans[i])] = _pool_spans(
-                        hidden[row], encodings[i], spans[i], len(prompt)
+                        hidden[row], encodings[i], prompted[i], spans[i], len(prompt)
                     )
 
         if len(batches) == 1 or self.threads == 1:
@@ -210,11 +211,12 @@ class OnnxEmbedder:
 
 
 def _pool_spans(
-    hidden: np.ndarray, encoding: Any, spans: Sequence[tuple[int, int]], shift: int
+    hidden: np.ndarray, encoding: Any, text: str, spans: Sequence[tuple[int, int]], shift: int
 ) -> np.ndarray:
-    """Mean of the token states of each character span (a token belongs to the span it starts in)."""
+    """Mean of the token states of each character span (a token belongs to the span its first character
+    other than a space is in: a SentencePiece word piece such as "▁Satz" spans the space before it)."""
     specials = np.asarray(encoding.special_tokens_mask, dtype=bool)
-    starts = np.asarray([start for start, _ in encoding.offsets], dtype=np.int64) - shift
+    starts = np.asarray([_visible_start(text, s, e) for s, e in encoding.offsets], dtype=np.int64) - shift
     starts[specials] = -1
     positions = np.flatnonzero(~specials)
     token_starts = starts[positions]  # ascending: tokens in text order
@@ -224,6 +226,12 @@ def _pool_spans(
         if high > low and (high < len(token_starts) or _reaches(encoding, shift, end)):
             out[k] = hidden[positions[low:high]].mean(axis=0)
     return _normalized(out)
+
+
+def _visible_start(text: str, start: int, end: int) -> int:
+    while start < end - 1 and text[start].isspace():
+        start += 1
+    return start
 
 
 def _reaches(encoding: Any, shift: int, end: int) -> bool:

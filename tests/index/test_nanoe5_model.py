@@ -97,3 +97,21 @@ def test_the_default_model_reads_e5s_prompts_and_512_tokens(default_embedder):
         == model_id_for(DEFAULT_MODEL, "onnx-int8")
         != model_id_for(MINILM_MODEL, "onnx-int8")
     )
+
+
+@pytest.mark.integration
+def test_a_sentence_pools_the_word_pieces_of_its_own_words(default_embedder):
+    """e5's pieces ("▁Porsche") span the space before their word: they belong to the sentence of the word."""
+    import numpy as np
+
+    from index.embed.onnx_embedding import _pool_spans
+
+    prompt, text = "passage: ", "Alpine plant.  Porsche gewinnt 2025."
+    encoding = default_embedder._encoder.encode(prompt + text)
+    hidden = np.eye(len(encoding.ids), dtype=np.float32)  # each token's state names the token
+    spans = [(0, 13), (15, len(text))]
+    pooled = _pool_spans(hidden, encoding, prompt + text, spans, len(prompt))
+    words = [
+        "".join(encoding.tokens[t] for t in np.flatnonzero(row)).replace("▁", " ").strip() for row in pooled
+    ]
+    assert words == ["Alpine plant.", "Porsche gewinnt 2025."]
