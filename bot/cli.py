@@ -1,4 +1,4 @@
-"""`pitwall` (also `python -m bot`): index, ask, search, chat, eval, bench, bot, feedback.
+"""`pitwall` (also `python -m bot`): index, ask, search, chat, eval, bench, bot, feeds, fetch, add, feedback.
 
 With --json a command prints exactly one JSON document on stdout (one per line for `ask -`); progress
 and logs go to stderr. Every user error becomes one clear message and a non-zero exit status.
@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from bot.exit_codes import ExitCode
 from bot.settings import SEARCH_RESULTS, Settings
@@ -30,8 +31,11 @@ EXIT_SOME_REJECTED = ExitCode.SOME_REJECTED
 EXIT_NOTHING_INDEXED = ExitCode.NOTHING_INDEXED
 
 
+MAX_LINE_CHARS = 10_000  # a line of `pitwall ask -` longer than this is not a question: reading stops
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser(json_errors="--json" in (sys.argv[1:] if argv is None else argv)).parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
     for handler in logging.getLogger().handlers:
         handler.setFormatter(PrintableFormatter("%(levelname)s %(name)s: %(message)s"))
@@ -74,10 +78,26 @@ def error_message(error: BaseException) -> str:
     return " ".join(text.split())
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pitwall", description=__doc__.splitlines()[0])
+class _Parser(argparse.ArgumentParser):
+    """argparse that, with `json_errors` (--json among the arguments), also prints a usage error as one
+    JSON document on stdout, as every other failure of a command under --json is."""
+
+    def __init__(self, *args, json_errors: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.json_errors = json_errors
+
+    def error(self, message: str) -> NoReturn:
+        if self.json_errors:
+            print(json.dumps({"error": message}, ensure_ascii=False))
+        super().error(message)
+
+
+def _parser(json_errors: bool = False) -> argparse.ArgumentParser:
+    parser = _Parser(prog="pitwall", description=__doc__.splitlines()[0], json_errors=json_errors)
     parser.add_argument("-v", "--verbose", action="store_true", help="log more to stderr")
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        required=True, metavar="COMMAND", parser_class=functools.partial(_Parser, json_errors=json_errors)
+    )
 
     def command(name: str, run: Callable, help_: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_, description=help_)
@@ -165,12 +185,40 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--cold-asks", type=int, default=3, help="cold `pitwall ask` runs after the full build (default 3)"
     )
+    p.add_argument(
+        "--feed-chunks",
+        type=int,
+        default=10_000,
+        help="chunks of the index 20 feed articles are fetched into (default 10000; 0: no feeds line)",
+    )
     p.add_argument("--chart", type=Path, default="bench.png", help="PNG chart path (default bench.png)")
     p.add_argument("--json", action="store_true")
 
     p = command("bot", _bot, "run the Discord bot (brings the index up to date first)")
     p.add_argument("--corpus", type=Path, help="corpus folder")
     p.add_argument("--index", type=Path, help="index folder")
+
+    p = command("feeds", _feeds, "subscribe to RSS/Atom feeds: add, list, remove, import, export")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    a = actions.add_parser("add", help="subscribe to a feed (fetched by `pitwall fetch`)")
+    a.add_argument("url")
+    a.add_argument("--name", help="the name its articles are cited with (default: the host)")
+    a = actions.add_parser("list", help="the feeds with their last success, last error and articles")
+    a.add_argument("--json", action="store_true")
+    a = actions.add_parser("remove", help="unsubscribe (articles already fetched stay in the corpus)")
+    a.add_argument("url")
+    a = actions.add_parser("import", help="subscribe to every feed of an OPML file")
+    a.add_argument("file", type=Path, metavar="FILE.opml")
+    actions.add_parser("export", help="print the subscriptions as OPML 2.0")
+
+    p = command("fetch", _fetch, "fetch every feed once, write new articles to the corpus, update the index")
+    p.add_argument("--no-index", action="store_true", help="only write the articles")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON document")
+
+    p = command("add", _add, "fetch one article link into the corpus and update the index")
+    p.add_argument("url")
+    p.add_argument("--no-index", action="store_true", help="only write the article")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON document")
 
     p = command("feedback", _feedback, "export the votes given under answers in Discord")
     p.add_argument("--json", action="store_true")
@@ -275,19 +323,27 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     if hasattr(sys.stdin, "reconfigure"):
         sys.stdin.reconfigure(errors="surrogateescape")  # a line that is not UTF-8 is reported, not fatal
     status = ExitCode.OK
-    for line in sys.stdin:
+    for number, line in enumerate(iter(lambda: sys.stdin.readline(MAX_LINE_CHARS + 1), ""), start=1):
+        if len(line) > MAX_LINE_CHARS:  # nothing of a longer line is kept: reading stops here
+            message = f"line {number} of stdin is over {MAX_LINE_CHARS:,} characters: one question per line"
+            _print_error(message, args.json)
+            return ExitCode.ERROR
         if not line.strip():
             continue
         try:
             answer = service.ask(line, since=args.since, until=args.until)
         except UserError as error:  # this line only: the others are still answered
             status = ExitCode.ERROR
-            if args.json:
-                print(json.dumps({"error": str(error)}, ensure_ascii=False), flush=True)
-            print(f"pitwall: {printable(str(error))}", file=sys.stderr)
+            _print_error(str(error), args.json)
             continue
         _print_answer(answer, args.json)
     return status
+
+
+def _print_error(message: str, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"error": message}, ensure_ascii=False), flush=True)
+    print(f"pitwall: {printable(message)}", file=sys.stderr)
 
 
 def _print_answer(answer: Answer, as_json: bool) -> None:
@@ -341,7 +397,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.evaluation.retrieval import evaluate
+    from bot.evaluation.retrieval import evaluate, read_squad
     from bot.service import make_embedder
 
     for path in (args.squad, args.news, args.questions):
@@ -349,6 +405,8 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
             raise ValueError(f"{path} is not a file")
     if args.news and not (args.answers and args.questions):
         raise ValueError("--news needs --answers and --questions QUESTIONS.jsonl")
+    if args.squad:
+        read_squad(args.squad, args.questions)  # data of another shape is reported before the model loads
     work_dir = args.work_dir or Path.home() / ".cache" / "pitwall" / "eval"
     embedder = make_embedder(settings)
     if args.answers:
@@ -446,8 +504,10 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.rounds < 1:
         raise ValueError("--rounds must be at least 1")
-    if (args.build_articles is not None and args.build_articles < 0) or args.cold_asks < 0:
-        raise ValueError("--build-articles and --cold-asks must be 0 or more")
+    if (args.build_articles is not None and args.build_articles < 0) or min(
+        args.cold_asks, args.feed_chunks
+    ) < 0:
+        raise ValueError("--build-articles, --cold-asks and --feed-chunks must be 0 or more")
     gnad = args.gnad or DEFAULT_GNAD
     read_gnad(gnad)  # a missing file is reported before the model loads
     options = BenchOptions(
@@ -458,6 +518,7 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
         rounds=args.rounds,
         build_articles=args.build_articles,
         cold_asks=args.cold_asks,
+        feed_chunks=args.feed_chunks,
     )
     embedder = _service(settings).embedder()
     result = run_bench(options, settings, embedder, log=lambda message: print(message, file=sys.stderr))
@@ -481,7 +542,9 @@ def _bot(args: argparse.Namespace, settings: Settings) -> int:
     discord_settings.require_token()  # before the start-up re-index, which may take minutes
     service = _service(settings)
     try:
-        report = service.reindex(progress=_ProgressBar().update)
+        report = service.reindex_at_start(
+            progress=_ProgressBar().update, notify=lambda note: print(f"pitwall: {note}", file=sys.stderr)
+        )
     except NothingToIndex as error:
         print(f"pitwall: {error}", file=sys.stderr)
         return EXIT_NOTHING_INDEXED
@@ -490,8 +553,82 @@ def _bot(args: argparse.Namespace, settings: Settings) -> int:
             raise
         print(f"pitwall: {error}; answering from the existing index", file=sys.stderr)
     else:
-        print(f"index: {report.articles} articles, {report.chunks} chunks", file=sys.stderr)
-    return run_bot(discord_settings, service)
+        if report is not None:
+            print(f"index: {report.articles} articles, {report.chunks} chunks", file=sys.stderr)
+    from bot.feeds import FeedService
+
+    feeds = FeedService(settings, service)  # /feeds, /add and the refresh every PITWALL_FEED_REFRESH_MINUTES
+    return run_bot(discord_settings, service, feeds, settings.feed_refresh_minutes)
+
+
+def _feed_service(settings: Settings):
+    from bot.feeds import FeedService
+
+    return FeedService(settings, _service(settings))
+
+
+def _feeds(args: argparse.Namespace, settings: Settings) -> int:
+    service = _feed_service(settings)
+    if args.action == "add":
+        feed = service.add(args.url, args.name)
+        print(f"following {printable(feed.name)} ({printable(feed.url)}); `pitwall fetch` brings it in")
+    elif args.action == "remove":
+        if not service.remove(args.url):
+            raise ValueError(f"not following {args.url}; `pitwall feeds list` shows the feeds")
+        print(f"no longer following {printable(args.url)} (its articles stay in the corpus folder)")
+    elif args.action == "import":
+        feeds = service.import_opml(args.file)
+        print(f"following {len(feeds)} feeds from {printable(str(args.file))}")
+    elif args.action == "export":
+        sys.stdout.write(service.export_opml())
+    elif args.json:
+        print(json.dumps([feed.to_json() for feed in service.list()], ensure_ascii=False))
+    else:
+        feeds = service.list()
+        for feed in feeds:
+            success = feed.last_success.strftime("%Y-%m-%d %H:%M") if feed.last_success else "never"
+            state = f"FAILING ({feed.failures_in_row} in a row)" if feed.failing else "ok"
+            print(f"{printable(feed.name)}  {printable(feed.url)}")
+            print(f"    {state}, {feed.articles} articles, last success {success} UTC")
+            if feed.last_error:
+                print(f"    last error: {printable(feed.last_error)}")
+        if not feeds:
+            print("No feeds; add one with `pitwall feeds add URL`.", file=sys.stderr)
+    return EXIT_OK
+
+
+def _fetch(args: argparse.Namespace, settings: Settings) -> int:
+    return _fetch_report(_feed_service(settings).fetch(index=not args.no_index), args.json)
+
+
+def _add(args: argparse.Namespace, settings: Settings) -> int:
+    return _fetch_report(_feed_service(settings).add_article(args.url, index=not args.no_index), args.json)
+
+
+def _fetch_report(report, as_json: bool) -> int:  # noqa: ANN001 (bot.feeds.FetchReport, imported lazily)
+    if as_json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        for feed in report.feeds:
+            name = printable(feed.name or feed.url)
+            if feed.error:
+                print(f"{name}: failed: {printable(feed.error)}")
+                continue
+            print(
+                f"{name}: {feed.new} new, {feed.updated} updated, {feed.unchanged} unchanged, "
+                f"{feed.failed} failed"
+            )
+            for line in (feed.warning, *feed.problems):
+                if line:
+                    print(f"    {printable(line)}")
+        if not report.feeds:
+            print("No feeds; add one with `pitwall feeds add URL`.", file=sys.stderr)
+        index = report.index
+        where = f"; index: {index.articles} articles, {index.chunks} chunks" if index else ""
+        print(f"{len(report.written)} articles written{where}")
+    if report.nothing_fetched:
+        return EXIT_ERROR
+    return EXIT_SOME_REJECTED if report.failed else EXIT_OK
 
 
 def _feedback(args: argparse.Namespace, settings: Settings) -> int:

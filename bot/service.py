@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -17,12 +18,18 @@ from index.documents import Article
 from index.embed.embedding import Embedder, create_embedder
 from index.errors import UserError
 from index.search import Mode, Searcher
-from index.store.generations import build_lock, load_index
+from index.store.generations import IndexBusy, IndexNotFound, current_generation, load_index
+from index.store.lease import build_lock
 from index.store.stores import FaissStore, Store
 from index.text.translation import english_to_german
 
 if TYPE_CHECKING:  # building (loaders, HTML parsing, bm25s) is imported only when an index is built
     from index.build import IndexReport, Progress
+
+
+log = logging.getLogger(__name__)
+FOLLOW_SECONDS = 15.0  # how often a process looks whether another process or host published a build
+WAIT_SECONDS = 5.0  # how often `pitwall bot` at start-up retries while another build makes the first index
 
 
 class QuestionError(UserError):
@@ -122,7 +129,8 @@ def open_store(settings: Settings) -> Store:
 
 
 class AnswerService:
-    """Owns the embedder and the loaded index; a re-index swaps in the new index when it is published."""
+    """Owns the embedder and the loaded index; a re-index swaps in the new index when it is published, and
+    so does a build published by another process or host (looked for every FOLLOW_SECONDS while asked)."""
 
     def __init__(
         self,
@@ -139,6 +147,8 @@ class AnswerService:
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()
         self._load_lock = threading.Lock()
+        self._version: str | None = None  # of the published index the searcher was loaded from
+        self._next_look = 0.0  # time.monotonic() of the next look for a build published elsewhere
         self.last_report: IndexReport | None = None
 
     def embedder(self) -> Embedder:
@@ -154,64 +164,138 @@ class AnswerService:
                 if self._searcher is None:
                     self._searcher = self._load_searcher()
                 searcher = self._searcher
+        elif time.monotonic() >= self._next_look:
+            searcher = self._follow(searcher)
         return searcher
+
+    def _follow(self, searcher: Searcher) -> Searcher:
+        """The index another process or host published since this one was loaded, swapped in; else (or
+        when the store cannot tell now) the loaded one. One thread looks; the others keep answering."""
+        if not self._load_lock.acquire(blocking=False):
+            return searcher
+        try:
+            self._next_look = time.monotonic() + FOLLOW_SECONDS
+            if self._published_version(searcher) != self._version:
+                self._searcher = searcher = self._load_searcher()
+        except Exception as error:  # noqa: BLE001 - the store is unreachable or mid-change: look again later
+            log.warning("could not look for a newer index (%s); answering from the loaded one", error)
+        finally:
+            self._load_lock.release()
+        return searcher
+
+    def _published_version(self, searcher: Searcher | None) -> str | None:
+        """What identifies the published index now: the generation `current` points to, or for Milvus the
+        alias's generation and its manifest (read with the loaded store's connection)."""
+        if self.settings.store == "milvus":
+            return searcher.store.published_version() if searcher is not None else None  # type: ignore[attr-defined]
+        generation = current_generation(self.settings.index_dir)
+        return generation.name if generation is not None else None
 
     def load(self) -> None:
         """Load the model and the index now, once, and run one search so the first question is fast."""
         self.searcher().search("warm-up", 1)
 
     def _load_searcher(self) -> Searcher:
+        version = self._published_version(None)  # before loading: a build published meanwhile is seen later
+        store = open_store(self.settings)
+        self._version = getattr(store, "version", version)  # a Milvus store knows what it opened
+        self._next_look = time.monotonic() + FOLLOW_SECONDS
         return Searcher(
-            open_store(self.settings),
-            self.embedder(),
-            lexical_weight=self.settings.lexical_weight,
-            translate=english_to_german(),
+            store, self.embedder(), lexical_weight=self.settings.lexical_weight, translate=english_to_german()
         )
 
     def reindex(
-        self, progress: Progress | None = None, *, ray: str | None = None, ray_workers: int | None = None
+        self,
+        progress: Progress | None = None,
+        *,
+        ray: str | None = None,
+        ray_workers: int | None = None,
+        what: str = "pitwall index",
     ) -> IndexReport:
         """Update the index from the corpus folder; answers come from the old index until this returns.
+
+        The one entry point of every build: it holds the index's lease (index/store/lease.py) while it
+        runs, so one build at a time per index runs, whichever process or host starts it; another build
+        running is IndexBusy at once, naming it. `what` names this build to others ("/reindex", "feed
+        refresh", ...).
 
         With `ray` (an address: "local", "auto", "ray://host:10001") new and changed passages are embedded
         by `ray_workers` Ray workers (default: one per CPU of the cluster); Ray is only started when
         something has to be embedded."""
         if ray is None:
-            report = self._build(self.embedder, progress)
+            report = self._build(self.embedder, progress, what)
         else:
-            report = self._build_with_ray(ray, ray_workers, progress)
+            report = self._build_with_ray(ray, ray_workers, progress, what)
         changed = report.added or report.changed or report.removed
         if self._searcher is not None and changed:  # swap in the new index; otherwise load it when asked
             self._searcher = self._load_searcher()
         self.last_report = report
         return report
 
-    def _build(self, get_embedder: Callable[[], Embedder], progress: Progress | None) -> IndexReport:
-        from index.build import build_index
+    def reindex_at_start(
+        self, progress: Progress | None = None, *, notify: Callable[[str], None] = log.warning
+    ) -> IndexReport | None:
+        """`pitwall bot`'s start-up re-index. None when another build runs (another shard, host or a
+        refresh): this process answers from the published index and swaps in that build's result when it
+        is published; when no index is published yet, it waits for that build (retrying its own)."""
+        waiting = False
+        while True:
+            try:
+                return self.reindex(progress, what="pitwall bot start-up")
+            except IndexBusy as busy:
+                if self._published():
+                    notify(f"{busy}; answering from the current index until that build is published")
+                    return None
+                if not waiting:
+                    notify(f"{busy}; there is no index yet: waiting for that build")
+                    waiting = True
+                time.sleep(WAIT_SECONDS)
 
-        if self.settings.store == "milvus":
+    def _published(self) -> bool:
+        if self.settings.store == "faiss":
+            return self._published_version(None) is not None
+        try:
+            open_store(self.settings)
+        except IndexNotFound:
+            return False
+        return True
+
+    def _build(
+        self, get_embedder: Callable[[], Embedder], progress: Progress | None, what: str
+    ) -> IndexReport:
+        from index.build import build_index
+        from index.store.generations import claim_index_folder
+
+        settings, seconds = self.settings, self.settings.lease_seconds
+        if settings.store == "milvus":
             milvus_store, milvus_build = _milvus_modules()
-            with build_lock(self.settings.index_dir):  # one build at a time from this machine
+            writer = milvus_store.MilvusWriter.open(*milvus_address(settings))
+            with writer.build_lock(what, seconds):
                 return milvus_build.build_into_milvus(
-                    self.settings.corpus_dir,
-                    milvus_store.MilvusWriter.open(*milvus_address(self.settings)),
-                    model_id=self.settings.model_id,
+                    settings.corpus_dir,
+                    writer,
+                    model_id=settings.model_id,
                     get_embedder=get_embedder,
-                    overlap_sentences=self.settings.chunk_overlap_sentences,
-                    target_tokens=self.settings.chunk_target_tokens,
+                    overlap_sentences=settings.chunk_overlap_sentences,
+                    target_tokens=settings.chunk_target_tokens,
                     progress=progress,
                 )
-        return build_index(
-            self.settings.corpus_dir,
-            self.settings.index_dir,
-            model_id=self.settings.model_id,
-            get_embedder=get_embedder,
-            overlap_sentences=self.settings.chunk_overlap_sentences,
-            target_tokens=self.settings.chunk_target_tokens,
-            progress=progress,
-        )
+        claim_index_folder(settings.index_dir, settings.corpus_dir)  # before the lease writes into it
+        with build_lock(settings.index_dir, what, seconds) as lease:
+            return build_index(
+                settings.corpus_dir,
+                settings.index_dir,
+                model_id=settings.model_id,
+                get_embedder=get_embedder,
+                overlap_sentences=settings.chunk_overlap_sentences,
+                target_tokens=settings.chunk_target_tokens,
+                progress=progress,
+                lease=lease,
+            )
 
-    def _build_with_ray(self, address: str, workers: int | None, progress: Progress | None) -> IndexReport:
+    def _build_with_ray(
+        self, address: str, workers: int | None, progress: Progress | None, what: str
+    ) -> IndexReport:
         try:
             from index.embed import ray_embedding
         except ImportError as error:
@@ -227,7 +311,7 @@ class AnswerService:
             return started[0]
 
         try:
-            report = self._build(get_embedder, progress)
+            report = self._build(get_embedder, progress, what)
         finally:
             for embedder in started:
                 embedder.close()

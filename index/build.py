@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from index.store.generations import (
     IndexData,
     IndexStoreError,
     Manifest,
-    build_lock,
+    claim_index_folder,
     load_index,
     publish,
     read_articles,
@@ -29,6 +31,7 @@ from index.store.generations import (
     record_sources,
     verify_index,
 )
+from index.store.lease import Lease, build_lock
 from index.text.chunking import OVERLAP_SENTENCES, ChunkingParams, chunk_article
 from index.text.lexical import LexicalIndex, passage_tokens
 from index.text.sentences import quote_units
@@ -97,15 +100,18 @@ def build_index(
     overlap_sentences: int = OVERLAP_SENTENCES,
     target_tokens: int | None = None,
     progress: Progress | None = None,
+    lease: Lease | None = None,
 ) -> IndexReport:
-    """Bring the index in `index_dir` up to date with `corpus_dir` and publish it atomically.
+    """Bring the index in `index_dir` up to date with `corpus_dir` and publish it atomically, holding the
+    index's `lease` (taken here when none is given: IndexBusy when another build holds it).
 
     Four steps: read the corpus, compare it with the published index, embed what is new or changed,
     and assemble and publish the new generation. The embedder is only asked for when something has to
     be chunked and embedded, so a run with nothing changed does not load the model.
     """
     started = time.perf_counter()
-    with build_lock(index_dir):
+    claim_index_folder(index_dir, corpus_dir)
+    with nullcontext(lease) if lease is not None else build_lock(index_dir) as held:
         previous = read_manifest(index_dir)
         articles, loaded = _read_corpus(corpus_dir, _known_files(index_dir, previous))
         changes = _compare(articles, previous, model_id, overlap_sentences, target_tokens)
@@ -122,7 +128,7 @@ def build_index(
         fresh = _chunk_and_embed(to_embed, embedder, chunking, progress)
 
         data = _assemble(articles, {**kept, **fresh}, changes.hashes, model_id, chunking, loaded.sources)
-        publish(index_dir, data)
+        publish(index_dir, data, held)
         embedded = sum(len(item.chunks) for item in fresh.values())
         return changes.report(data.manifest.chunks, embedded, loaded, time.perf_counter() - started)
 
@@ -319,8 +325,9 @@ def _chunk_and_embed(
         first = len(chunk_texts)
         chunk_texts += [chunk.text for chunk in chunks]
         spans += [[] for _ in chunks]
-        for start, end in units_of[article.id]:
-            home = _home_chunk(chunks, start, end) if pooled else None
+        units = units_of[article.id]
+        unit_homes = _home_chunks(chunks, units) if pooled else [None] * len(units)
+        for (start, end), home in zip(units, unit_homes, strict=True):
             if home is None:
                 homes.append(None)
                 continue
@@ -344,11 +351,26 @@ def _chunk_and_embed(
     return result
 
 
-def _home_chunk(chunks: list[Chunk], start: int, end: int) -> int | None:
-    """The chunk that holds text[start:end] whole with the most context around it, if any does."""
-    middle = (start + end) / 2
-    holding = [i for i, chunk in enumerate(chunks) if chunk.start <= start and end <= chunk.end]
-    return min(holding, key=lambda i: abs((chunks[i].start + chunks[i].end) / 2 - middle), default=None)
+def _home_chunks(chunks: list[Chunk], units: list[tuple[int, int]]) -> list[int | None]:
+    """For each unit (start, end), the chunk that holds it whole with the most context around it, if any.
+
+    Chunks come in text order (starts and ends rising), so the chunks holding a unit are the run from the
+    first that ends at or after it to the last that starts at or before it, found by bisection: linear in
+    the article, where trying every chunk for every unit grew with its square."""
+    starts = [chunk.start for chunk in chunks]
+    ends = [chunk.end for chunk in chunks]
+    in_order = all(a <= b for a, b in zip(starts, starts[1:], strict=False)) and all(
+        a <= b for a, b in zip(ends, ends[1:], strict=False)
+    )
+    homes = []
+    for start, end in units:
+        low, high = (bisect_left(ends, end), bisect_right(starts, start)) if in_order else (0, len(chunks))
+        middle = (start + end) / 2
+        holding = [i for i in range(low, high) if chunks[i].start <= start and end <= chunks[i].end]
+        homes.append(
+            min(holding, key=lambda i: abs((chunks[i].start + chunks[i].end) / 2 - middle), default=None)
+        )
+    return homes
 
 
 def _embed_all(

@@ -7,6 +7,10 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
+# The file that marks a folder as a Pitwall index (written by index/store/generations.py at the first
+# build): a build deletes old generations only in a folder that has it; reading a corpus skips such a folder.
+INDEX_MARKER = ".pitwall-index"
+
 
 @dataclass(frozen=True)
 class Article:

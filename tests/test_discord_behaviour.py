@@ -58,14 +58,18 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotSession]:
         "marshal": d.add_member("marshal", roles=[race_control]),
         "steward": d.add_member("steward"),
         "hasty": d.add_member("hasty"),
+        "frank": d.add_member("frank"),
         "botty": d.add_member("otherbot", bot=True),
     }
     session.ask_channel = d.add_channel("ask-pitwall")  # type: ignore[attr-defined]
     session.no_embeds = d.add_channel("no-embeds", deny_bot=p.EMBED_LINKS)  # type: ignore[attr-defined]
+    session.ask_no_threads = d.add_channel(  # type: ignore[attr-defined]
+        "ask-no-threads", deny_bot=p.CREATE_PUBLIC_THREADS | p.SEND_MESSAGES_IN_THREADS
+    )
     session.start(
         admin_roles=[int(race_control["id"])],
         admin_users=[int(session.members["steward"]["user"]["id"])],  # type: ignore[attr-defined]
-        ask_channels=[int(session.ask_channel)],  # type: ignore[attr-defined]
+        ask_channels=[int(session.ask_channel), int(session.ask_no_threads)],  # type: ignore[attr-defined]
         rate_limit_per_minute=3,
     )
     yield session
@@ -264,6 +268,26 @@ def test_a_missing_permission_is_told_privately_without_a_traceback(env: BotSess
     assert f"<#{env.no_embeds}>" in notice.content  # type: ignore[attr-defined]
     assert not [s for s in d.sent if s.channel_id == env.no_embeds]  # type: ignore[attr-defined]
     assert question["id"] not in replied_to(env)
+    assert not env.log.take_errors()
+
+
+def test_an_ask_channel_without_thread_permissions_is_told_privately(env: BotSession) -> None:
+    d = env.discord
+    frank, channel = member(env, "frank"), env.ask_no_threads  # type: ignore[attr-defined]
+    question = env.run(d.send_message(frank, "Wo testet Ferrari den neuen Wagen?", channel_id=channel))
+    first = env.run(  # the notice, or (wrongly) an answer in the channel or a thread opened on the question
+        d.wait_for(
+            lambda s: (
+                s in d.direct_messages(frank)
+                or (s.kind == "channel_message" and s.channel_id in (channel, question["id"]))
+            )
+        )
+    )
+    assert first in d.direct_messages(frank), first.text()
+    assert "Create Public Threads, Send Messages in Threads permissions" in first.content
+    assert f"<#{channel}>" in first.content
+    assert not any(t["id"] == question["id"] for t in d.guild.threads)
+    assert ("ask", "Wo testet Ferrari den neuen Wagen?") not in env.service.calls
     assert not env.log.take_errors()
 
 

@@ -17,6 +17,7 @@ from bot.answering.answers import Answer
 from bot.discord_bot import export_feedback
 from bot.service import AnswerService
 from bot.settings import Settings
+from index.store.lease import build_lock
 from tests.discord_harness import Interaction, LocalDiscord, Sent, buttons
 from tests.discord_harness.session import BotSession
 
@@ -202,6 +203,20 @@ def test_reindex_refused_for_a_member_then_run_by_an_admin_makes_a_new_article_a
     assert "Porsche Penske Motorsport hat die 24 Stunden von Daytona 2025 gewonnen" in answer.text()
     status = env.run(d.wait_final(env.run(d.slash(env.alice, "status")))).embeds[0]["description"]  # type: ignore[attr-defined]
     assert "**Articles:** 3" in status and "1 added" in status
+
+
+def test_reindex_while_another_process_builds_says_it_did_not_start_and_names_that_build(
+    env: BotSession,
+) -> None:
+    d = env.discord
+    index_dir = env.service.settings.index_dir  # type: ignore[attr-defined]
+    with build_lock(index_dir, "pitwall fetch"):  # e.g. a cron job on this host, or the bot of shard 0
+        ix = env.run(d.slash(env.boss, "reindex"))  # type: ignore[attr-defined]
+        told = env.run(d.wait_for(lambda s: s.token == ix.token and "not started" in s.content, 60), 80)
+    assert "Re-index not started: another build of " in told.content
+    assert "pitwall fetch on host " in told.content and "since " in told.content
+    assert "current index keeps answering" in told.content
+    assert "Re-index done" not in told.content
 
 
 def test_twenty_simultaneous_questions_from_twenty_members_are_all_answered(env: BotSession) -> None:

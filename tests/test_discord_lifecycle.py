@@ -7,6 +7,8 @@ import asyncio
 import datetime as dt
 import logging
 import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,8 +16,10 @@ import pytest
 from bot.discord_bot.lifecycle import ABANDONED, RESTARTING
 from bot.discord_bot.runner import build_bot, prepare, serve
 from bot.exit_codes import ExitCode
+from bot.feeds import FeedService
+from bot.settings import Settings
 from index.documents import Article
-from tests.discord_harness import LocalDiscord
+from tests.discord_harness import LocalDiscord, Sent
 from tests.discord_harness import payloads as p
 from tests.discord_harness.session import BotSession
 from tests.discord_harness.stand_in import StandInService
@@ -116,6 +120,85 @@ def test_a_stop_finishes_answers_in_flight_and_answers_the_rest(tmp_path: Path) 
     assert "1 abandoned with an apology" in session.log.text()
 
 
+BUSY = "more are waiting. Please ask again in a minute."
+
+
+@pytest.fixture
+def one_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BotSession]:
+    """A bot that answers one question per server at a time with one more waiting, three members, and
+    answers that hang until the test opens `service.ask_gate`."""
+    monkeypatch.setenv("PITWALL_DISCORD_MAX_CONCURRENT", "1")
+    monkeypatch.setenv("PITWALL_DISCORD_QUEUE", "1")
+    service = StandInService(list(ARTICLES))
+    session = BotSession(service, tmp_path)
+    session.fans = [session.discord.add_member(f"fan{i}") for i in range(3)]  # type: ignore[attr-defined]
+    session.start()
+    service.ask_gate = threading.Event()
+    try:
+        yield session
+    finally:
+        service.ask_gate.set()
+    assert session.stop() == ExitCode.OK
+
+
+def asked(service: StandInService) -> list[str]:
+    return [argument for method, argument in service.calls if method == "ask"]
+
+
+def busy_notice(session: BotSession, is_notice: Callable[[Sent], bool]) -> Sent:
+    try:
+        return session.run(session.discord.wait_for(is_notice, 15))
+    except TimeoutError:
+        asked_now = asked(session.service)  # type: ignore[arg-type]
+        raise AssertionError(f"no busy notice in 15 s with the queue full; asked: {asked_now}") from None
+
+
+def test_ask_waits_in_the_servers_queue_and_a_full_queue_gets_the_busy_notice(
+    one_at_a_time: BotSession,
+) -> None:
+    session, d, service = one_at_a_time, one_at_a_time.discord, one_at_a_time.service
+    fans = session.fans  # type: ignore[attr-defined]
+    first = session.run(d.slash(fans[0], "ask", question="Alpine IMSA?"))
+    session.run(_until(lambda: asked(service) == ["Alpine IMSA?"], "asked"))  # it holds the one slot
+    questions = {}  # interaction token -> (interaction, question)
+    for n, fan in enumerate(fans[1:]):
+        ix = session.run(d.slash(fan, "ask", question=f"Alpine WEC {n}?"))
+        questions[ix.token] = (ix, f"Alpine WEC {n}?")
+    busy = busy_notice(session, lambda s: s.token in questions and BUSY in s.content)
+    assert busy.ephemeral and "answering 1 questions" in busy.content
+    assert asked(service) == ["Alpine IMSA?"]  # the other one waits in line, not answered alongside
+    waiting, question = next(q for token, q in questions.items() if token != busy.token)
+    service.ask_gate.set()  # type: ignore[union-attr]
+    for ix in (first, waiting):
+        assert "Alpine bleibt vorerst" in session.run(d.wait_final(ix)).embeds[0]["description"]
+    assert asked(service) == ["Alpine IMSA?", question]
+
+
+def test_chat_waits_in_the_servers_queue_and_a_full_queue_gets_the_busy_notice(
+    one_at_a_time: BotSession,
+) -> None:
+    session, d, service = one_at_a_time, one_at_a_time.discord, one_at_a_time.service
+    fans = session.fans  # type: ignore[attr-defined]
+    first = session.run(d.send_message(fans[0], "Alpine IMSA?", mention_bot=True))
+    session.run(_until(lambda: asked(service) == ["Alpine IMSA?"], "asked"))  # it holds the one slot
+    questions = {}  # message id -> question
+    for n, fan in enumerate(fans[1:]):
+        message = session.run(d.send_message(fan, f"Alpine WEC {n}?", mention_bot=True))
+        questions[message["id"]] = f"Alpine WEC {n}?"
+
+    def replied_to(s: Sent) -> str:
+        return str((s.body.get("message_reference") or {}).get("message_id"))
+
+    busy = busy_notice(session, lambda s: replied_to(s) in questions and BUSY in s.content)
+    assert not busy.embeds and "answering 1 questions" in busy.content
+    assert asked(service) == ["Alpine IMSA?"]  # the other one waits in line, not answered alongside
+    waiting = next(message_id for message_id in questions if message_id != replied_to(busy))
+    service.ask_gate.set()  # type: ignore[union-attr]
+    for message_id in (first["id"], waiting):
+        assert "Alpine bleibt vorerst" in session.run(d.wait_reply(message_id)).text()
+    assert asked(service) == ["Alpine IMSA?", questions[waiting]]
+
+
 def test_two_shards_in_two_processes_each_answer_their_servers(tmp_path: Path) -> None:
     first = BotSession(StandInService(list(ARTICLES)), tmp_path / "shard0")
     d = first.discord
@@ -124,8 +207,15 @@ def test_two_shards_in_two_processes_each_answer_their_servers(tmp_path: Path) -
     guilds = [d.add_guild(shard=0, shard_count=2), d.add_guild(shard=1, shard_count=2)]
     d.guild = guilds[0]
     fans = [d.add_member(f"fan{i}", guild=g) for i, g in enumerate(guilds)]
-    first.start(shard_count=2, shard_ids=[0])
-    second.start(shard_count=2, shard_ids=[1])
+    feeds = [  # each process with feeds and a refresh every 0.1 s: only shard 0's runs
+        {
+            "feeds": FeedService(Settings(feeds_db=s.data_dir / "feeds.sqlite3"), s.service),
+            "feed_refresh_seconds": 0.1,
+        }  # type: ignore[arg-type]
+        for s in (first, second)
+    ]
+    first.start(shard_count=2, shard_ids=[0], bot_options=feeds[0])
+    second.start(shard_count=2, shard_ids=[1], bot_options=feeds[1])
     try:
         assert first.synced()
         assert second.synced() is None  # shard 0 syncs for every shard
@@ -135,6 +225,12 @@ def test_two_shards_in_two_processes_each_answer_their_servers(tmp_path: Path) -
         assert [c[0] for c in first.service.calls].count("ask") == 1  # type: ignore[attr-defined]
         assert [c[0] for c in second.service.calls].count("ask") == 1  # type: ignore[attr-defined]
         assert first.bot.shard_ids == [0] and second.bot.shard_ids == [1]  # type: ignore[union-attr]
+        deadline = time.monotonic() + 30
+        while first.bot.refresh.rounds < 2 and time.monotonic() < deadline:  # type: ignore[union-attr]
+            time.sleep(0.02)
+        assert first.bot.refresh.rounds >= 2  # type: ignore[union-attr]
+        assert second.bot.refresh.rounds == 0 and second.bot.refresh.state().kind == "elsewhere"  # type: ignore[union-attr]
+        assert ("reindex", "") in first.service.calls and ("reindex", "") not in second.service.calls  # type: ignore[attr-defined]
     finally:
         assert second.stop() == ExitCode.OK
         assert first.stop() == ExitCode.OK

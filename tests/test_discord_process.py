@@ -70,6 +70,7 @@ def start_bot(tmp_path: Path, base_url: str) -> BotProcess:
         "PITWALL_CORPUS_DIR": str(corpus),
         "PITWALL_INDEX_DIR": str(tmp_path / "index"),
         "PITWALL_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
+        "PITWALL_FEEDS_DB": str(tmp_path / "feeds.sqlite3"),
         "HF_HUB_OFFLINE": "1",
     }
     process = subprocess.Popen(
@@ -99,7 +100,7 @@ def test_ready_means_answering_and_sigterm_mid_answer_finishes_it_and_exits_0(
         ready = next(i for i, line in enumerate(bot.lines) if "ready as" in line)
         print(bot.lines[loaded])
         assert loaded < ready  # the model and index were loaded before it connected, not on first use
-        bot.wait_for_line("synced 5 application commands", timeout=30)
+        bot.wait_for_line("synced 7 application commands", timeout=30)
 
         def acknowledged(fire) -> float:  # seconds from the interaction to the bot's first response
             started = time.perf_counter()

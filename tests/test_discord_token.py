@@ -44,9 +44,18 @@ def test_a_missing_corpus_folder_serves_the_existing_index(
     write_article(tmp_path / "corpus", "a", "Alpine", "Alpine plant keinen Einstieg in die IMSA.")
     monkeypatch.setattr(cli, "_service", lambda settings: AnswerService(settings, lambda _: FakeEmbedder()))
     served: list[AnswerService] = []
-    monkeypatch.setattr("bot.discord_bot.run_bot", lambda settings, service: served.append(service) or 0)
+    refreshes: list[float] = []
+
+    def run_bot(settings, service, feeds, feed_refresh_minutes):  # noqa: ANN001, ANN202
+        assert feeds.answers is service  # the feeds build through the bot's own service: it swaps the index
+        refreshes.append(feed_refresh_minutes)
+        served.append(service)
+        return 0
+
+    monkeypatch.setattr("bot.discord_bot.run_bot", run_bot)
     args = ["bot", "--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "ix")]
     assert cli.main(args) == 0 and len(served) == 1  # indexed, then served
+    assert refreshes == [30]  # PITWALL_FEED_REFRESH_MINUTES' default
     shutil.rmtree(tmp_path / "corpus")  # e.g. a second machine that only has the index
     assert cli.main(args) == 0 and len(served) == 2
     assert "answering from the existing index" in capsys.readouterr().err

@@ -64,6 +64,16 @@ def format_table(result: dict) -> str:
             "questions answered with quotes (the rest abstain before quoting), ans p50: their ask p50.",
             "",
         ]
+    if result.get("feeds"):
+        f = result["feeds"]
+        lines += [
+            f"feeds: {f['written']} of {f['new_articles']} new articles fetched into an index of "
+            f"{f['index_chunks']:,} chunks, {f['found']} found by a search for their first sentence, "
+            f"answerable {f['publish_s']:.1f} s after the fetch began (fetch {f['fetch_s']:.1f} s, "
+            f"index update {f['index_s']:.1f} s; politeness delay {f['host_delay_s']:g} s, at the default "
+            "1 s per host add 1 s per request)",
+            "",
+        ]
     if result["vector_sizes"]:
         lines.append(
             f"{'vectors':>10} {'type':>8} {'build s':>8} {'p50 ms':>7} {'p95 ms':>7} {'exact p50':>10} "

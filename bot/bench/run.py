@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.bench.corpus import ReusedVectors, articles_for_size, changed, read_gnad, write_corpus
+from bot.bench.feeds import NEW_ARTICLES, bench_feeds
 from bot.bench.startup import BEFORE, cold_ask, full_build
 from bot.bench.stats import peak_memory_mib, percentile
 from bot.bench.vectors import bench_vectors
@@ -70,6 +71,7 @@ class BenchOptions:
     rounds: int = 2  # times each question is asked per size
     build_articles: int | None = None  # articles of the full build with real embedding (None: all)
     cold_asks: int = 3  # runs of a cold `pitwall ask` against that build (0: none)
+    feed_chunks: int = 0  # chunks of the index 20 feed articles are fetched into (0: no feeds line)
 
 
 class _TimedEmbedder:
@@ -135,7 +137,7 @@ def run_bench(
         log(f"{options.cold_asks} cold asks in new processes")
         cold = cold_ask(options.work_dir / "full-build", settings, options.cold_asks)
     vectors: dict[str, np.ndarray] = {}
-    if options.sizes:
+    if options.sizes or options.feed_chunks:
         unit_texts = [article.text[start:end] for article in base for start, end in quote_units(article.text)]
         built = options.work_dir / "full-build" if len(build_articles) == len(base) else None
         vectors = base_vectors(embedder, settings, base, texts + unit_texts, options.work_dir, log, built)
@@ -143,6 +145,13 @@ def run_bench(
     for size in options.sizes:
         articles = articles_for_size(base, [len(chunks) for chunks in base_chunks], size)
         sizes.append(_bench_size(size, articles, settings, embedder, vectors, embedding, options, log))
+    feeds = None
+    if options.feed_chunks:
+        log(f"feeds: {NEW_ARTICLES} new articles fetched into an index of {options.feed_chunks:,} chunks")
+        chunk_counts = [len(chunks) for chunks in base_chunks]
+        feeds = bench_feeds(
+            base, chunk_counts, options.feed_chunks, settings, embedder, vectors, options.work_dir
+        )
     vector_sizes = []
     for count in options.vector_sizes:
         log(f"vectors: {count:,} random unit vectors")
@@ -167,6 +176,7 @@ def run_bench(
         "before": BEFORE,
         "memory": "peak resident set size of the bench process so far (getrusage ru_maxrss); it only grows",
         "sizes": sizes,
+        "feeds": feeds,
         "vector_sizes": vector_sizes,
     }
 

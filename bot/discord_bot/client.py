@@ -13,12 +13,15 @@ import aiohttp
 import discord
 from discord.ext import commands
 
+from bot.discord_bot.admins import Admins
 from bot.discord_bot.chat import Chat
 from bot.discord_bot.errors import handle_interaction_error
+from bot.discord_bot.feed_commands import Feeds
 from bot.discord_bot.lifecycle import Admission
 from bot.discord_bot.questions import Questions
+from bot.discord_bot.refresh import FeedRefresh
 from bot.discord_bot.reindex import Reindex
-from bot.discord_bot.service import AnswerService
+from bot.discord_bot.service import AnswerService, FeedService
 from bot.discord_bot.settings import DiscordSettings
 from bot.discord_bot.store import AnswerStore
 from bot.discord_bot.ui import FeedbackButton
@@ -41,6 +44,9 @@ class _Pitwall:
 
     settings: DiscordSettings
     service: AnswerService
+    feeds: FeedService | None  # None: a bot without feeds (no /feeds, /add, refresh)
+    feed_refresh_seconds: float
+    refresh: FeedRefresh | None
     answer_store: AnswerStore
     admission: Admission
     sync_retry_seconds: Sequence[float]
@@ -55,9 +61,14 @@ class _Pitwall:
         answer_store: AnswerStore,
         admission: Admission,
         sync_retry_seconds: Sequence[float],
+        feeds: FeedService | None,
+        feed_refresh_seconds: float,
     ) -> None:
         self.settings = settings
         self.service = service
+        self.feeds = feeds
+        self.feed_refresh_seconds = feed_refresh_seconds
+        self.refresh = None
         self.answer_store = answer_store
         self.admission = admission
         self.sync_retry_seconds = sync_retry_seconds
@@ -69,13 +80,22 @@ class _Pitwall:
         bot: commands.Bot = self  # type: ignore[assignment]
         bot.add_dynamic_items(FeedbackButton)
         bot.tree.on_error = handle_interaction_error  # type: ignore[method-assign]
-        await bot.add_cog(Questions(self.service, self.answer_store, self.admission))
-        await bot.add_cog(Reindex(self.service, self.settings.admin_roles, self.settings.admin_users))
+        shard_ids = getattr(bot, "shard_ids", None)
+        runs_shard_0 = not shard_ids or 0 in shard_ids  # syncs the commands and refreshes the feeds for all
+        admins = Admins(frozenset(self.settings.admin_roles), frozenset(self.settings.admin_users))
+        if self.feeds is not None:
+            self.refresh = FeedRefresh(
+                self.feeds, self.feed_refresh_seconds, here=runs_shard_0, ready=bot.wait_until_ready
+            )
+            await bot.add_cog(Feeds(self.refresh, self.service, admins))
+        await bot.add_cog(Questions(self.service, self.answer_store, self.admission, self.refresh))
+        await bot.add_cog(Reindex(self.service, admins))
         await bot.add_cog(
             Chat(bot, self.service, self.answer_store, self.admission, self.settings.ask_channels)
         )
-        shard_ids = getattr(bot, "shard_ids", None)
-        if self.settings.sync_commands and (not shard_ids or 0 in shard_ids):  # shard 0 syncs for all
+        if self.refresh is not None:
+            self.refresh.start()
+        if self.settings.sync_commands and runs_shard_0:
             self.sync_task = asyncio.create_task(self.sync_commands(), name="pitwall-command-sync")
 
     async def sync_commands(self) -> bool:
@@ -123,6 +143,8 @@ class _Pitwall:
     async def close(self) -> None:
         if self.sync_task is not None and not self.sync_task.done():
             self.sync_task.cancel()
+        if self.refresh is not None:
+            self.refresh.stop()
         await super().close()  # type: ignore[misc]
 
     async def on_connect(self) -> None:
@@ -166,10 +188,14 @@ class PitwallBot(_Pitwall, commands.Bot):
         answer_store: AnswerStore,
         admission: Admission,
         sync_retry_seconds: Sequence[float] = SYNC_RETRY_SECONDS,
+        feeds: FeedService | None = None,
+        feed_refresh_seconds: float = 0.0,
         **options: Any,
     ) -> None:
         commands.Bot.__init__(self, **_options(options))
-        self._setup(settings, service, answer_store, admission, sync_retry_seconds)
+        self._setup(
+            settings, service, answer_store, admission, sync_retry_seconds, feeds, feed_refresh_seconds
+        )
 
 
 class ShardedPitwallBot(_Pitwall, commands.AutoShardedBot):
@@ -183,6 +209,8 @@ class ShardedPitwallBot(_Pitwall, commands.AutoShardedBot):
         answer_store: AnswerStore,
         admission: Admission,
         sync_retry_seconds: Sequence[float] = SYNC_RETRY_SECONDS,
+        feeds: FeedService | None = None,
+        feed_refresh_seconds: float = 0.0,
         **options: Any,
     ) -> None:
         commands.AutoShardedBot.__init__(
@@ -191,7 +219,9 @@ class ShardedPitwallBot(_Pitwall, commands.AutoShardedBot):
             shard_ids=settings.shard_ids or None,
             **_options(options),
         )
-        self._setup(settings, service, answer_store, admission, sync_retry_seconds)
+        self._setup(
+            settings, service, answer_store, admission, sync_retry_seconds, feeds, feed_refresh_seconds
+        )
 
 
 def _options(options: dict[str, Any]) -> dict[str, Any]:

@@ -104,6 +104,13 @@ def format_reindex_done(report: IndexReport) -> str:
     return truncate(text, CONTENT_MAX)
 
 
+def format_reindex_busy(reason: str) -> str:
+    """Another build of the index runs (in another process or on another host): this one did not start."""
+    return fit_content(
+        f"Re-index not started: {escape(reason)}\nThe current index keeps answering questions."
+    )
+
+
 def format_reindex_failed(reason: str) -> str:
     return fit_content(f"Re-index failed: {escape(reason)}\nThe previous index is still answering questions.")
 

@@ -1,4 +1,5 @@
-"""Slash commands that read the archive: /ask, /search, /source (with autocomplete) and /status."""
+"""Slash commands that read the archive: /ask, /search, /source (with autocomplete) and /status (with the
+feeds and the next refresh)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from discord.ext import commands
 
 from bot.discord_bot.discord_text import CHOICE_NAME_MAX, truncate
 from bot.discord_bot.errors import send_private
+from bot.discord_bot.feed_panels import with_feeds
 from bot.discord_bot.formatting import answer_reply, format_date
 from bot.discord_bot.lifecycle import ABANDONED, Admission
 from bot.discord_bot.panels import search_reply, source_reply, status_reply
+from bot.discord_bot.refresh import FeedRefresh
 from bot.discord_bot.service import AnswerService
 from bot.discord_bot.store import AnswerStore, new_answer_id
 from bot.discord_bot.ui import feedback_view, message_kwargs
@@ -27,10 +30,18 @@ class Questions(commands.Cog):
     /source and /status defer too (the service loads while the bot connects, before it says ready, so they
     are quick)."""
 
-    def __init__(self, service: AnswerService, store: AnswerStore, admission: Admission) -> None:
+    def __init__(
+        self,
+        service: AnswerService,
+        store: AnswerStore,
+        admission: Admission,
+        refresh: FeedRefresh | None = None,
+    ) -> None:
+        """With `refresh` (a bot with feeds) /status shows the feeds and the next refresh."""
         self.service = service
         self.store = store
         self.admission = admission
+        self.refresh = refresh
 
     def _apologise(self, interaction: discord.Interaction) -> Callable[[], Awaitable[None]]:
         return lambda: send_private(interaction, ABANDONED)
@@ -114,11 +125,14 @@ class Questions(commands.Cog):
 
     @app_commands.command(name="status")
     async def status(self, interaction: discord.Interaction) -> None:
-        """How many articles and chunks are indexed, with which model, and the last re-index."""
+        """Articles and chunks indexed, the model, the last re-index, the feeds and the next refresh."""
         async with self.admission.in_flight.track(self._apologise(interaction)):
             await interaction.response.defer(thinking=True)
-            status = await asyncio.to_thread(self.service.status)
-            await interaction.edit_original_response(**message_kwargs(status_reply(status)))
+            reply = status_reply(await asyncio.to_thread(self.service.status))
+            if self.refresh is not None:
+                feeds = await asyncio.to_thread(self.refresh.feeds.list)
+                reply = with_feeds(reply, feeds, self.refresh.state())
+            await interaction.edit_original_response(**message_kwargs(reply))
 
     def _resolve(self, text: str) -> Article | None:
         """The article with id `text`, else the first whose title contains it."""

@@ -1,52 +1,41 @@
-"""/reindex: admins rebuild the index in the background; progress and result edit the command's message."""
+"""/reindex: admins rebuild the index in the background; progress and result edit the command's message.
+
+One build at a time per index, whichever process (shard) or host starts it (the lease of
+index/store/lease.py): when another one runs, the message says it did not start and names that build."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Collection
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot.errors import NotAllowed
+from bot.discord_bot.admins import Admins
 from bot.discord_bot.panels import (
     describe_progress,
+    format_reindex_busy,
     format_reindex_done,
     format_reindex_failed,
     format_reindex_progress,
 )
 from bot.discord_bot.service import AnswerService
+from index.store.generations import IndexBusy
 
 log = logging.getLogger(__name__)
-
-
-def may_reindex(
-    member: discord.abc.User,
-    permissions: discord.Permissions,
-    admin_roles: Collection[int],
-    admin_users: Collection[int],
-) -> bool:
-    """Manage Server permission, or a user or role listed (by id) in the settings."""
-    if permissions.manage_guild or member.id in admin_users:
-        return True
-    roles = getattr(member, "roles", [])
-    return any(role.id in admin_roles for role in roles)
 
 
 class Reindex(commands.Cog):
     def __init__(
         self,
         service: AnswerService,
-        admin_roles: Collection[int],
-        admin_users: Collection[int],
+        admins: Admins,
         progress_every: float = 2.0,
     ) -> None:
         self.service = service
-        self.admin_roles = set(admin_roles)
-        self.admin_users = set(admin_users)
+        self.admins = admins
         self.progress_every = progress_every
         self._started: dt.datetime | None = None  # set while a re-index runs
         self._job: asyncio.Task[None] | None = None
@@ -55,11 +44,7 @@ class Reindex(commands.Cog):
     @app_commands.guild_only()
     async def reindex(self, interaction: discord.Interaction) -> None:
         """Rebuild the index from the corpus folder (Manage Server, or on the admin list)."""
-        if not may_reindex(interaction.user, interaction.permissions, self.admin_roles, self.admin_users):
-            raise NotAllowed(
-                "Only members with the Manage Server permission, or a user or role on Pitwall's admin list, "
-                "can re-index."
-            )
+        self.admins.check(interaction, "re-index")
         if self._started is not None:
             await interaction.response.send_message(
                 f"A re-index is already running (started <t:{int(self._started.timestamp())}:R>). "
@@ -73,9 +58,10 @@ class Reindex(commands.Cog):
         except BaseException:
             self._started = None
             raise
-        self._job = asyncio.create_task(self._run(interaction, started), name="pitwall-reindex")
+        what = f"/reindex by {interaction.user}"
+        self._job = asyncio.create_task(self._run(interaction, started, what), name="pitwall-reindex")
 
-    async def _run(self, interaction: discord.Interaction, started: dt.datetime) -> None:
+    async def _run(self, interaction: discord.Interaction, started: dt.datetime, what: str) -> None:
         loop = asyncio.get_running_loop()
         latest = ["starting"]
 
@@ -83,7 +69,7 @@ class Reindex(commands.Cog):
             loop.call_soon_threadsafe(latest.__setitem__, 0, describe_progress(done, total))
 
         try:
-            work = asyncio.ensure_future(asyncio.to_thread(self.service.reindex, progress))
+            work = asyncio.ensure_future(asyncio.to_thread(self.service.reindex, progress, what=what))
             shown = latest[0]
             while not work.done():
                 await asyncio.wait({work}, timeout=self.progress_every)
@@ -92,6 +78,9 @@ class Reindex(commands.Cog):
                     await self._edit(interaction, format_reindex_progress(shown, started))
             try:
                 text = format_reindex_done(work.result())
+            except IndexBusy as busy:  # another process or host is building this index
+                log.info("re-index not started: %s", busy)
+                text = format_reindex_busy(str(busy))
             except Exception as exc:
                 log.exception("re-index failed")
                 text = format_reindex_failed(str(exc) or type(exc).__name__)

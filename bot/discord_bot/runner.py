@@ -13,7 +13,7 @@ import yarl
 
 from bot.discord_bot.client import PitwallBot, ShardedPitwallBot
 from bot.discord_bot.lifecycle import Admission, InFlight
-from bot.discord_bot.service import AnswerService
+from bot.discord_bot.service import AnswerService, FeedService
 from bot.discord_bot.settings import DiscordSettings
 from bot.discord_bot.store import AnswerStore
 from bot.discord_bot.throttle import RateLimit, ServerQueues
@@ -33,9 +33,16 @@ def apply_api_base(api_base: str | None) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(base.replace("http", "ws", 1) + "/gateway/")
 
 
-def build_bot(settings: DiscordSettings, service: AnswerService, **options: Any) -> Bot:
-    """The client with its dependencies; sharded when PITWALL_SHARD_COUNT is set. `options` go to
-    discord.py (e.g. guild_ready_timeout) or to the bot (sync_retry_seconds)."""
+def build_bot(
+    settings: DiscordSettings,
+    service: AnswerService,
+    feeds: FeedService | None = None,
+    feed_refresh_seconds: float = 0.0,
+    **options: Any,
+) -> Bot:
+    """The client with its dependencies; sharded when PITWALL_SHARD_COUNT is set. With `feeds` it has
+    /feeds and /add, and refreshes the feeds every `feed_refresh_seconds` (0: never) if it runs shard 0.
+    `options` go to discord.py (e.g. guild_ready_timeout) or to the bot (sync_retry_seconds)."""
     admission = Admission(
         RateLimit(settings.rate_limit_per_minute),
         ServerQueues(settings.max_concurrent_per_server, settings.queue_per_server),
@@ -47,6 +54,8 @@ def build_bot(settings: DiscordSettings, service: AnswerService, **options: Any)
         service=service,
         answer_store=AnswerStore(settings.feedback_db),
         admission=admission,
+        feeds=feeds,
+        feed_refresh_seconds=feed_refresh_seconds,
         **options,
     )
 
@@ -156,8 +165,13 @@ def install_token_redaction(token: str) -> None:
             handler.addFilter(redact)
 
 
-def run_bot(settings: DiscordSettings, service: AnswerService) -> int:
+def run_bot(
+    settings: DiscordSettings,
+    service: AnswerService,
+    feeds: FeedService | None = None,
+    feed_refresh_minutes: float = 0.0,
+) -> int:
     """Run the bot until it stops (SIGTERM or SIGINT: gracefully); returns the process exit status."""
     token = prepare(settings)
-    bot = build_bot(settings, service)
+    bot = build_bot(settings, service, feeds, feed_refresh_minutes * 60)
     return asyncio.run(serve(bot, token, handle_signals=True))

@@ -6,16 +6,21 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
+from bot.settings import ENV_FILE, EnvFileSettings
 from index.errors import UserError
 
 
-class DiscordSettings(BaseSettings):
+class DiscordSettings(EnvFileSettings):
     """Everything `pitwall bot` needs beyond the answer service. See docs/discord.md."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", extra="ignore", validate_by_name=True, validate_by_alias=True
+        env_file=ENV_FILE,
+        extra="ignore",
+        validate_by_name=True,
+        validate_by_alias=True,
+        allow_inf_nan=False,
     )
 
     token: SecretStr | None = Field(None, alias="DISCORD_TOKEN")

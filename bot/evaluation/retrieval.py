@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,29 +36,32 @@ class EvalQuestion:
 def read_squad(
     docs_path: Path, questions_path: Path | None = None
 ) -> tuple[dict[str, tuple[str, str]], list[EvalQuestion]]:
-    """Documents {id: (title, text)} and questions; ids are "<article title>#<paragraph index>"."""
+    """Documents {id: (title, text)} and questions; ids are "<article title>#<paragraph index>".
+    Data that is not SQuAD-shaped is a ValueError naming the file."""
     docs: dict[str, tuple[str, str]] = {}
     questions: list[EvalQuestion] = []
-    for article in json.loads(docs_path.read_text(encoding="utf-8"))["data"]:
-        for number, paragraph in enumerate(article["paragraphs"]):
-            doc_id = f"{article['title']}#{number}"
-            docs[doc_id] = (article["title"], paragraph["context"])
-            questions += [
-                EvalQuestion(
-                    qa["id"],
-                    qa["question"],
-                    doc_id,
-                    tuple(dict.fromkeys(a["text"] for a in qa.get("answers", ()))),
-                )
-                for qa in paragraph["qas"]
-            ]
+    with _squad_file(docs_path):
+        for article in json.loads(docs_path.read_text(encoding="utf-8"))["data"]:
+            for number, paragraph in enumerate(article["paragraphs"]):
+                doc_id = f"{article['title']}#{number}"
+                docs[doc_id] = (article["title"], paragraph["context"])
+                questions += [
+                    EvalQuestion(
+                        qa["id"],
+                        qa["question"],
+                        doc_id,
+                        tuple(dict.fromkeys(a["text"] for a in qa.get("answers", ()))),
+                    )
+                    for qa in paragraph["qas"]
+                ]
     if questions_path is not None:
-        texts = {
-            qa["id"]: qa["question"]
-            for article in json.loads(questions_path.read_text(encoding="utf-8"))["data"]
-            for paragraph in article["paragraphs"]
-            for qa in paragraph["qas"]
-        }
+        with _squad_file(questions_path):
+            texts = {
+                qa["id"]: qa["question"]
+                for article in json.loads(questions_path.read_text(encoding="utf-8"))["data"]
+                for paragraph in article["paragraphs"]
+                for qa in paragraph["qas"]
+            }
         missing = [q.id for q in questions if q.id not in texts]
         if missing:
             raise ValueError(
@@ -65,6 +69,18 @@ def read_squad(
             )
         questions = [EvalQuestion(q.id, texts[q.id], q.gold, q.answers) for q in questions]
     return docs, questions
+
+
+@contextmanager
+def _squad_file(path: Path) -> Iterator[None]:
+    """Reading `path` as SQuAD data: a file of another shape is a ValueError naming it."""
+    try:
+        yield
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ValueError(
+            f"{path} is not SQuAD-format data ({type(error).__name__}: {error}); expected "
+            '{"data": [{"title", "paragraphs": [{"context", "qas": [{"id", "question", "answers"}]}]}]}'
+        ) from None
 
 
 def write_corpus(docs: dict[str, tuple[str, str]], folder: Path, language: str = "de") -> None:

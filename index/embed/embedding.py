@@ -135,6 +135,15 @@ def model_id_for(model: str, backend: str) -> str:
     return f"{model}+{_onnx_variant(backend)}" if backend == "onnx-int8" else model
 
 
+def settings_for_model_id(model_id: str) -> str:
+    """The settings that give vectors of `model_id` (the inverse of `model_id_for`): the model name without
+    the backend suffix the id carries, and the backend."""
+    model, int8, _ = model_id.partition("+onnx-int8")
+    if int8:
+        return f"PITWALL_EMBEDDING_MODEL={model} and PITWALL_EMBEDDING_BACKEND=onnx-int8"
+    return f"PITWALL_EMBEDDING_MODEL={model} and PITWALL_EMBEDDING_BACKEND=torch or onnx"
+
+
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model by name or path on torch, with optional query and passage prompts.
 

@@ -5,7 +5,9 @@ Article text is verbatim apart from a stripped BOM, LF line ends and stripped ou
 quotes are later checked as substrings of it. HTML is the exception: its text is extracted from markup.
 
 Only regular files under the corpus folder are read: a symlink whose target lies outside it, a dangling
-or looping link and a pipe, device or socket are rejected with the reason. A URL that is not http(s) is
+or looping link and a pipe, device or socket are rejected with the reason. Files are opened relative to the
+corpus folder, folder by folder without following links, so a folder swapped for a link after the listing is
+not entered. A Pitwall index folder inside the corpus folder is skipped. A URL that is not http(s) is
 dropped from its article and reported as a warning.
 """
 
@@ -14,11 +16,15 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import hashlib
+import itertools
 import json
+import logging
 import os
 import re
 import stat
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -26,7 +32,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from index.documents import Article, LoadError
+from index.documents import INDEX_MARKER, Article, LoadError
 from index.errors import UserError
 from index.ingest.html_text import extract_html
 from index.text.language import detect_language
@@ -45,6 +51,16 @@ _WEB_SCHEMES = ("http", "https")
 LOADER_VERSION = 1
 _MAX_TITLE_LINE = 150  # a longer first line of a .txt file is a paragraph, not a headline
 _DERIVED_TITLE = 80
+# A metadata field (every one but the text) and the front matter with its YAML aliases written out: aliases
+# repeat text without taking room in the file (20,000 of a 10 KB string: a 90 KB file, a 200 MB author).
+MAX_FIELD_CHARS = 10_000
+MAX_FRONT_MATTER_CHARS = 100_000
+# A corpus folder with more files than this of other kinds is likely not the folder meant (`--corpus /`)
+MANY_OTHER_FILES = 10_000
+LISTING_PROGRESS_EVERY = 100_000  # entries listed between two progress lines
+log = logging.getLogger(__name__)
+_GENERATION = re.compile(r"gen-[0-9TZ]+")  # what `current` names in a Pitwall index folder
+_AN_INDEX = "a Pitwall index folder: skipped, its files are not articles"
 
 
 _Loaded = Article | LoadError
@@ -105,30 +121,36 @@ def load_corpus(
     warnings: list[LoadError] = []
     sources: dict[str, str] = {}
     first_path_of_id: dict[str, str] = {}
-    files, listing_errors = _list_files(Path(root))
+    if Path(os.path.realpath(root)) == Path("/"):
+        log.warning("the corpus folder %s is the root of the file system: every file on it is listed", root)
+    files, listing_errors, indexes = _list_files(Path(root))
     errors.extend(listing_errors)
-    for relpath, path in files:
-        entries, digest = _load_file(relpath, path, max_file_bytes, known.get(relpath))
-        clean = bool(digest)  # every entry of the file indexed as it was written
-        for line, loaded in entries:
-            if isinstance(loaded, LoadError):
-                errors.append(loaded)
-                clean = False
-                continue
-            first = first_path_of_id.setdefault(loaded.id, loaded.path)
-            if first != loaded.path:  # the first one seen keeps the id; this one is reported
-                message = f"duplicate id {loaded.id!r}: {first} already has it; give this article its own id"
-                errors.append(LoadError(relpath, message, line))
-                clean = False
-                continue
-            if loaded.url and not _is_web_url(loaded.url):
-                warning = f"url {loaded.url!r} dropped: only http and https links are kept"
-                warnings.append(LoadError(relpath, warning, line))
-                loaded = replace(loaded, url="")
-                clean = False
-            articles.append(loaded)
-        if clean:
-            sources[relpath] = digest
+    warnings.extend(LoadError(folder, _AN_INDEX) for folder in indexes)
+    with _opened_folder(Path(root)) as root_fd:
+        for relpath, path in files:
+            entries, digest = _load_file(relpath, root_fd, path, max_file_bytes, known.get(relpath))
+            clean = bool(digest)  # every entry of the file indexed as it was written
+            for line, loaded in entries:
+                if isinstance(loaded, LoadError):
+                    errors.append(loaded)
+                    clean = False
+                    continue
+                first = first_path_of_id.setdefault(loaded.id, loaded.path)
+                if first != loaded.path:  # the first one seen keeps the id; this one is reported
+                    message = (
+                        f"duplicate id {loaded.id!r}: {first} already has it; give this article its own id"
+                    )
+                    errors.append(LoadError(relpath, message, line))
+                    clean = False
+                    continue
+                if loaded.url and not _is_web_url(loaded.url):
+                    warning = f"url {loaded.url!r} dropped: only http and https links are kept"
+                    warnings.append(LoadError(relpath, warning, line))
+                    loaded = replace(loaded, url="")
+                    clean = False
+                articles.append(loaded)
+            if clean:
+                sources[relpath] = digest
     errors.sort(key=lambda error: (error.path, error.line or 0))
     return LoadResult(tuple(articles), tuple(errors), tuple(warnings), sources)
 
@@ -143,10 +165,24 @@ def _is_web_url(url: str) -> bool:
     )
 
 
-def _list_files(root: Path) -> tuple[list[tuple[str, Path]], list[LoadError]]:
-    """(POSIX path relative to root, path to read) of every supported, non-hidden regular file under
-    `root`, sorted by relative path; and the entries rejected on the way (a folder that cannot be read, a
-    link out of the corpus, a special file, a name that is not UTF-8).
+@contextmanager
+def _opened_folder(root: Path) -> Iterator[int]:
+    """A descriptor of the corpus folder, which every file is read relative to."""
+    try:
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as error:
+        raise CorpusError(f"cannot read corpus folder {root}: {error.strerror or error}") from error
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _list_files(root: Path) -> tuple[list[tuple[str, str]], list[LoadError], list[str]]:
+    """(POSIX path relative to root, path to read relative to root) of every supported, non-hidden regular
+    file under `root`, sorted by relative path; and the entries rejected on the way (a folder that cannot be
+    read, a link out of the corpus, a special file, a name that is not UTF-8); and the folders skipped
+    as Pitwall indexes (an index folder inside the corpus folder).
 
     A symlinked file is read when its target is a regular file inside the corpus folder; symlinked folders
     are not entered (no loops). Only a root that cannot be read at all is a CorpusError."""
@@ -154,8 +190,10 @@ def _list_files(root: Path) -> tuple[list[tuple[str, Path]], list[LoadError]]:
         problem = "is not a folder" if root.exists() else "does not exist"
         raise CorpusError(f"corpus folder {root} {problem}; expected a folder of .md, .txt, .html, .jsonl")
     real_root = Path(os.path.realpath(root))
-    found: list[tuple[str, Path]] = []
+    found: list[tuple[str, str]] = []
     errors: list[LoadError] = []
+    indexes: list[str] = []
+    watch = _ListingWatch(root)
     pending = [(root, "")]
     while pending:
         folder, prefix = pending.pop()
@@ -167,25 +205,74 @@ def _list_files(root: Path) -> tuple[list[tuple[str, Path]], list[LoadError]]:
                 raise CorpusError(f"cannot read corpus folder {folder}: {error.strerror or error}") from error
             errors.append(LoadError(prefix, f"cannot read folder: {error.strerror or error}"))
             continue
+        if prefix and _is_index(entries):
+            indexes.append(_escaped_name(prefix))
+            continue
         for entry in entries:
             relpath = prefix + entry.name
+            watch.entry(len(found))
             if entry.name.startswith("."):
                 continue
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)
                 if not is_dir and _extension(entry.name) not in (*_FORMATS, _JSONL):
+                    watch.other_file()
                     continue
                 if _escaped_name(relpath) != relpath:
                     raise _Rejected("the name is not UTF-8: rename it")
                 if is_dir:
                     pending.append((Path(entry.path), relpath + "/"))
                 else:
-                    found.append((relpath, _regular_file(entry, real_root)))
+                    found.append((relpath, _regular_file(entry, relpath, real_root)))
             except _Rejected as rejected:
                 errors.append(LoadError(_escaped_name(relpath) + ("/" if is_dir else ""), str(rejected)))
             except OSError as error:
                 errors.append(LoadError(_escaped_name(relpath), f"cannot read: {error.strerror or error}"))
-    return sorted(found), errors
+    return sorted(found), errors, sorted(indexes)
+
+
+class _ListingWatch:
+    """Says on stderr (a warning in the log) how far the listing of a large corpus folder got, and once
+    when the folder holds more files of other kinds than a corpus would (`--corpus /`, `--corpus ~`)."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._listed = self._others = 0
+
+    def entry(self, articles: int) -> None:
+        self._listed += 1
+        if self._listed % LISTING_PROGRESS_EVERY == 0:
+            log.warning(
+                "listing the corpus folder %s: %s entries so far, %s article files",
+                self._root,
+                f"{self._listed:,}",
+                f"{articles:,}",
+            )
+
+    def other_file(self) -> None:
+        self._others += 1
+        if self._others == MANY_OTHER_FILES + 1:
+            log.warning(
+                "the corpus folder %s holds more than %s files that are not articles (.md, .txt, .html, "
+                ".jsonl): is it the folder meant?",
+                self._root,
+                f"{MANY_OTHER_FILES:,}",
+            )
+
+
+def _is_index(entries: list[os.DirEntry[str]]) -> bool:
+    """A folder with these entries is a Pitwall index: it has the marker, or a `current` link to a
+    generation (an index built before there was a marker)."""
+    for entry in entries:
+        if entry.name == INDEX_MARKER:
+            return True
+        if entry.name == "current" and entry.is_symlink():
+            try:
+                if _GENERATION.fullmatch(os.readlink(entry.path)):
+                    return True
+            except OSError:
+                pass
+    return False
 
 
 def _escaped_name(relpath: str) -> str:
@@ -193,8 +280,8 @@ def _escaped_name(relpath: str) -> str:
     return relpath.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _regular_file(entry: os.DirEntry[str], real_root: Path) -> Path:
-    """The path to read for `entry`: itself, or a symlink's target inside the corpus folder."""
+def _regular_file(entry: os.DirEntry[str], relpath: str, real_root: Path) -> str:
+    """The path to read for `entry`, relative to the corpus folder: its own, or a symlink's target's."""
     path = Path(entry.path)
     if entry.is_symlink():
         try:
@@ -207,11 +294,11 @@ def _regular_file(entry: os.DirEntry[str], real_root: Path) -> Path:
             raise _Rejected(
                 f"symlink to {target}, outside the corpus folder: only files under the corpus folder are read"
             )
-        path = target
+        path, relpath = target, target.relative_to(real_root).as_posix()
     mode = path.stat().st_mode
     if not stat.S_ISREG(mode):
         raise _Rejected(f"not a regular file ({_file_kind(mode)}): only regular files are read")
-    return path
+    return relpath
 
 
 def _file_kind(mode: int) -> str:
@@ -221,12 +308,12 @@ def _file_kind(mode: int) -> str:
 
 
 def _load_file(
-    relpath: str, path: Path, max_file_bytes: int, known: KnownFile | None
+    relpath: str, root_fd: int, path: str, max_file_bytes: int, known: KnownFile | None
 ) -> tuple[list[tuple[int | None, _Loaded]], str]:
     """(line, Article or LoadError) for each article the file holds (one, or one per JSONL line), and
     the digest of its bytes ("" when it cannot be read). Unchanged bytes give the known articles."""
     try:
-        data = _read(path, max_file_bytes)
+        data = _read(root_fd, path, max_file_bytes)
     except _Rejected as rejected:
         return [(rejected.line, LoadError(relpath, str(rejected), rejected.line))], ""
     digest = f"{LOADER_VERSION}:{hashlib.sha256(data).hexdigest()}"
@@ -245,6 +332,11 @@ def _parse_file(relpath: str, data: bytes) -> Iterator[tuple[int | None, _Loaded
             yield from _jsonl_articles(data, relpath)
             return
         text = _decode(data)
+        if not _visible(text):
+            raise _Rejected(
+                "empty file (nothing but whitespace and invisible characters such as zero-width spaces); "
+                "expected an article"
+            )
         kind = _FORMATS[_extension(relpath)]
         parse = _markdown if kind == "markdown" else _plain_text if kind == "text" else _html
         yield None, _guarded(parse, text, relpath)
@@ -264,13 +356,14 @@ def _guarded(parse: Callable[..., Article], *args: object) -> Article:
         raise _Rejected(f"cannot be read ({type(error).__name__}: {error})") from None
 
 
-def _read(path: Path, max_file_bytes: int) -> bytes:
-    """The file's bytes, its size checked on the open file first; rejects binary and empty files.
+def _read(root_fd: int, path: str, max_file_bytes: int) -> bytes:
+    """The bytes of the file at `path` under the corpus folder `root_fd`, its size checked on the open file
+    first; rejects binary and empty files.
 
-    Opened without following a last symlink and without blocking, so a file swapped for a link or a
-    pipe after the listing is not read."""
+    Opened without following a symlink anywhere on its path and without blocking, so a file or folder
+    swapped for a link or a pipe after the listing is not read."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = _open_below(root_fd, path)
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
@@ -291,6 +384,33 @@ def _read(path: Path, max_file_bytes: int) -> bytes:
     if not data.removeprefix(b"\xef\xbb\xbf").strip():  # a BOM alone is empty too
         raise _Rejected("empty file (nothing but whitespace); expected an article")
     return data
+
+
+def _open_below(root_fd: int, path: str) -> int:
+    """A descriptor of the file at `path` under the folder `root_fd`, each folder on the way opened relative
+    to the one before and without following a link."""
+    *folders, name = path.split("/")
+    fd = root_fd
+    try:
+        for folder in folders:
+            try:
+                inner = os.open(
+                    folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd
+                )
+            except OSError as error:
+                if error.errno not in (errno.ELOOP, errno.ENOTDIR):
+                    raise
+                raise _Rejected(
+                    f"the folder {folder!r} on its path was replaced by a symlink or a file after the "
+                    "listing: nothing outside the corpus folder is read; run the build again"
+                ) from None
+            if fd != root_fd:
+                os.close(fd)
+            fd = inner
+        return os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=fd)
+    finally:
+        if fd != root_fd:
+            os.close(fd)
 
 
 def _read_at_most(handle: BinaryIO, max_file_bytes: int) -> bytes:
@@ -354,9 +474,32 @@ def _parse_front_matter(source: str) -> Mapping[str, object]:
         ) from error
     if meta is None:
         return {}
+    if _expanded_size(meta, MAX_FRONT_MATTER_CHARS) > MAX_FRONT_MATTER_CHARS:
+        raise _Rejected(
+            f"front matter is over {MAX_FRONT_MATTER_CHARS:,} characters with its YAML aliases (*name) "
+            "written out: write each value once, without aliases"
+        )
     if not isinstance(meta, dict):
         raise _Rejected(f"front matter must be 'key: value' lines (a YAML mapping), not {_kind(meta)}")
     return meta
+
+
+def _expanded_size(value: object, limit: int) -> int:
+    """Characters of `value` with every alias written out (each string, list and mapping counts one more),
+    counted only up to just past `limit`: a billion aliases, or a list that holds itself, end the count."""
+    size = 0
+    pending: list[Iterator[object]] = [iter((value,))]
+    while pending and size <= limit:
+        item = next(pending[-1], pending)  # the list itself marks the end of an iterator
+        if item is pending:
+            pending.pop()
+            continue
+        size += 1 + (len(item) if isinstance(item, str) else 0)
+        if isinstance(item, dict):
+            pending.append(itertools.chain.from_iterable(item.items()))
+        elif isinstance(item, list):
+            pending.append(iter(item))
+    return size
 
 
 def _plain_text(text: str, relpath: str) -> Article:
@@ -433,6 +576,11 @@ def _string_fields(record: Mapping[object, object]) -> dict[str, str]:
         if value is not None and not isinstance(value, str):
             raise _Rejected(f"'{key}' must be a text, not {_kind(value)}: write {key}: \"...\"")
         fields[key] = "" if value is None else value if key == "text" else value.strip()
+        if key != "text" and len(fields[key]) > MAX_FIELD_CHARS:
+            raise _Rejected(
+                f"'{key}' is {len(fields[key]):,} characters long, the limit is {MAX_FIELD_CHARS:,}: "
+                "shorten it (the article's text belongs in the body)"
+            )
     return fields
 
 
@@ -463,8 +611,14 @@ def _split_heading(text: str) -> tuple[str, str]:
     return first.lstrip("#").strip(), _SETEXT_UNDERLINE.sub("", rest, count=1).strip()
 
 
+def _visible(text: str) -> bool:
+    """Whether `text` has a character that shows: not whitespace, not a format character (zero-width
+    space and joiner, word joiner, soft hyphen, byte order mark, direction marks)."""
+    return any(not char.isspace() and unicodedata.category(char) != "Cf" for char in text)
+
+
 def _require_body(body: str, where: str) -> str:
-    if not body:
+    if not _visible(body):
         raise _Rejected(f"missing body: no article text {where}")
     return body
 

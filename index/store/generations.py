@@ -1,6 +1,8 @@
 """The index directory: generations of files published atomically, and a manifest checked on load.
 
 Layout of INDEX_DIR:
+    .pitwall-index                          the marker written at the first build: builds write and delete
+                                            only in a folder that has it (or an index from before it)
     current -> gen-20261126T101500123456   (a symlink, swapped atomically by each build)
     gen-.../manifest.json                   format, model, dimension, token limit, chunking, article hashes,
                                             FAISS index type
@@ -22,24 +24,27 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-import fcntl
 import json
 import os
 import re
 import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.documents import Article, Chunk
+from index.documents import INDEX_MARKER, Article, Chunk
+from index.embed.embedding import settings_for_model_id
 from index.errors import UserError
 from index.store.dense import DenseIndex
 from index.store.integrity import FileDamaged, file_record, json_checksum, verify_files, write_file
 from index.text.lexical import LexicalIndex
+
+if TYPE_CHECKING:
+    from index.store.lease import Lease
 
 FORMAT_VERSION = 4  # 2: quote units and their vectors; 3: each file's size and checksum; 4: compounds in BM25
 CURRENT = "current"
@@ -66,6 +71,11 @@ class IndexBusy(IndexStoreError):
 
 class IndexDamaged(IndexStoreError):
     """A file of the index is missing, truncated, garbled or does not match the others."""
+
+
+class IndexFolderRefused(IndexStoreError):
+    """The index folder is not one Pitwall may write into: a file, the corpus folder, or a folder of other
+    files (a build deletes old generations there)."""
 
 
 class IndexWriteError(IndexStoreError):
@@ -139,6 +149,11 @@ def current_generation(index_dir: Path) -> Path | None:
     """The generation `current` points to (None when there is no `current`); IndexDamaged when it points
     anywhere but at a generation folder of `index_dir`."""
     link = index_dir / CURRENT
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexStoreError(
+            f"the index folder {index_dir} is a file, not a folder: name the index folder with --index or "
+            "PITWALL_INDEX_DIR"
+        )
     try:
         target = os.readlink(link)
     except FileNotFoundError:
@@ -288,7 +303,7 @@ def _verified_manifest(generation: Path, verify: bool, model_id: str | None = No
         raise IndexMismatch(
             f"the index in {generation.parent} was built with the model {manifest.model_id!r}, but the "
             f"settings ask for {model_id!r}: re-index with `pitwall index` "
-            f"(or set PITWALL_EMBEDDING_MODEL={manifest.model_id.partition('+')[0]})"
+            f"(or set {settings_for_model_id(manifest.model_id)})"
         )
     missing = [name for name in _FILES if name not in manifest.files]
     if missing or not any(name.startswith("bm25/") for name in manifest.files):
@@ -376,22 +391,72 @@ def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[-1] if text else ''}".strip().rstrip(":")
 
 
+# What the build lock leaves in an index folder besides the marker (a file, or a lease folder).
+_LOCK_NAMES = (".lock", ".lease")
+
+
+def claim_index_folder(index_dir: Path, corpus_dir: Path) -> None:
+    """Make sure a build may write into `index_dir`, and mark it as a Pitwall index at the first build.
+
+    A build deletes old generations and leftovers in its index folder, so it writes only into a new or
+    empty folder, one it marked before, or one that already holds a Pitwall index (built before there was
+    a marker); never into a file, the corpus folder or a folder of other files (IndexFolderRefused)."""
+    where = "choose another folder with --index or PITWALL_INDEX_DIR"
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexFolderRefused(f"the index folder {index_dir} is a file, not a folder: {where}")
+    if index_dir.resolve() == corpus_dir.resolve():
+        raise IndexFolderRefused(
+            f"the index folder {index_dir} is the corpus folder: the index needs a folder of its own; {where}"
+        )
+    marker = index_dir / INDEX_MARKER
+    if marker.is_file():
+        return
+    if index_dir.is_dir() and not _holds_index(index_dir):
+        others = sorted(entry.name for entry in index_dir.iterdir() if entry.name not in _LOCK_NAMES)
+        if others:
+            raise IndexFolderRefused(
+                f"the index folder {index_dir} holds other files ({', '.join(others[:3])}"
+                f"{', ...' if len(others) > 3 else ''}) and no Pitwall index; a build would delete some of "
+                f"them: {where} (a new or empty one)"
+            )
+    index_dir.mkdir(parents=True, exist_ok=True)
+    write_file(marker, lambda out: out.write(b"A Pitwall index: pitwall index deletes old gen-* here.\n"))
+
+
+def _holds_index(index_dir: Path) -> bool:
+    """`index_dir` holds a Pitwall index built before indexes had a marker: `current` names a generation."""
+    try:
+        return current_generation(index_dir) is not None
+    except IndexDamaged:
+        return False
+
+
 def _reached(step: str) -> None:
     """Called as publishing reaches each step; the crash-injection test kills the build here."""
 
 
-def publish(index_dir: Path, data: IndexData) -> Path:
+def publish(index_dir: Path, data: IndexData, lease: Lease | None = None) -> Path:
     """Write `data` as a new generation and swap it in; the previous generation serves until the swap.
+
+    With the build's `lease`, what is about to be created is recorded in it first (the next build removes
+    it if this one dies), and the lease is checked (`fence`) just before the swap.
 
     A failure (no space left, ...) removes the half-written generation and is an IndexWriteError that
     says the previous index is still live."""
     index_dir.mkdir(parents=True, exist_ok=True)
     previous = _live_name(index_dir)
-    staging = Path(tempfile.mkdtemp(prefix="tmp-", dir=index_dir))
-    staging.chmod(0o755)
+    staging = index_dir / f"tmp-{uuid.uuid4().hex[:16]}"
+    generation = index_dir / f"gen-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}"
+    link = index_dir / f"{staging.name}.link"  # the new `current`, swapped in by a rename
     files: dict[str, dict] = {}
-    name = "articles.jsonl"
+    name = "the staging folder"
     try:
+        if lease is not None:
+            for made in (staging, generation, link):
+                lease.record(made.name)
+        staging.mkdir()
+        staging.chmod(0o755)
+        name = "articles.jsonl"
         _reached(name)
         files[name] = write_file(staging / name, lambda out: _write_articles(out, data.articles))
         for name, array in zip(
@@ -417,24 +482,26 @@ def publish(index_dir: Path, data: IndexData) -> Path:
         manifest = _manifest_bytes(replace(data.manifest, files=files))
         write_file(staging / name, lambda out: out.write(manifest))
         _fsync_directory(staging)
-        generation = index_dir / f"gen-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}"
         name = "the new generation's folder"
         _reached("rename")
         staging.rename(generation)
         _reached("link")
-        link = index_dir / f".{CURRENT}.tmp"
-        link.unlink(missing_ok=True)
         link.symlink_to(generation.name)
         _reached("swap")
+        if lease is not None:
+            lease.fence()
         os.replace(link, index_dir / CURRENT)
         _fsync_directory(index_dir)
     except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
+        link.unlink(missing_ok=True)
+        if generation.exists() and _live_name(index_dir) != generation.name:
+            shutil.rmtree(generation, ignore_errors=True)
         if isinstance(error, OSError | RuntimeError):
             raise _write_failure(error, index_dir, name, previous) from error
         raise
     _reached("cleanup")
-    _remove_old_generations(index_dir, keep={generation.name, previous or ""})
+    _remove_old_generations(index_dir, keep={generation.name, previous or ""}, lease=lease)
     return generation
 
 
@@ -467,30 +534,16 @@ def _live_name(index_dir: Path) -> str | None:
     return generation.name if generation is not None else None
 
 
-@contextmanager
-def build_lock(index_dir: Path) -> Iterator[None]:
-    """Only one build at a time per index directory; leftovers of a killed build are cleared."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
-            raise IndexBusy(
-                f"another build of {index_dir} is running; try again when it has finished"
-            ) from error
-        for leftover in index_dir.glob("tmp-*"):
-            shutil.rmtree(leftover, ignore_errors=True)
-        yield
-
-
-def _remove_old_generations(index_dir: Path, keep: set[str]) -> None:
+def _remove_old_generations(index_dir: Path, keep: set[str], lease: Lease | None = None) -> None:
     """Delete every generation but `keep` (the new one and the one it replaced: a reader may still be
     loading it) and whatever `current` points to now. Orphans of killed builds go too."""
     live = _live_name(index_dir)
-    for old in sorted(index_dir.glob("gen-*")):
+    for old in sorted(path for path in index_dir.glob("gen-*") if _GENERATION.fullmatch(path.name)):
         if old.name in keep or old.name == live:
             continue
         trash = index_dir / f"tmp-old-{old.name}"
+        if lease is not None:
+            lease.record(trash.name)
         old.rename(trash)  # gone at once for readers, then deleted at leisure
         shutil.rmtree(trash, ignore_errors=True)
 

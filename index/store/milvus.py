@@ -32,7 +32,8 @@ import json
 import logging
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,11 +42,14 @@ from pymilvus import DataType, Function, FunctionType, MilvusClient
 from pymilvus.exceptions import MilvusException
 
 from index.documents import Article, Chunk
+from index.embed.embedding import settings_for_model_id
 from index.store.dense import NPROBE, choose_kind, list_count
 from index.store.generations import FORMAT_VERSION, IndexMismatch, IndexNotFound, IndexStoreError, Manifest
+from index.store.lease import LEASE_SECONDS, Holder, Lease, hold_lease
 from index.store.stores import SIMILARITY_SAMPLE, Candidates, DateRange, most_recent
 from index.text.lexical import Concept
 
+log = logging.getLogger(__name__)
 BM25_K1, BM25_B = 1.5, 0.75  # bm25s's defaults (method "lucene")
 TEXT_PART = 16_000  # characters of article text per row (VARCHAR holds at most 65,535 bytes)
 MAX_VARCHAR = 65_535
@@ -79,28 +83,46 @@ def _date_filter(dates: DateRange | None) -> str:
     return f"published >= {max(low, 0)} and published <= {high}"
 
 
-class _QuietLiteStartup(logging.Filter):
-    """Milvus Lite's in-process gRPC server logs an error when the client asks it for a timestamp at
-    connection time (a call it does not implement and the client does not need): not shown."""
+class _LiteUnimplemented(logging.Filter):
+    """Milvus Lite's gRPC server runs in this process and logs an error with a traceback each time the
+    client calls a method it does not implement (`AllocTimestamp`, which pymilvus asks for when it opens a
+    connection and while it waits for a new collection's index, and ignores when it is unimplemented).
+    Those records go to Pitwall's log at debug level instead of stderr; every other record passes."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "Method not implemented" not in record.getMessage()
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, NotImplementedError):
+            return True
+        trace = error.__traceback__
+        while trace is not None and trace.tb_next is not None:
+            trace = trace.tb_next
+        method = trace.tb_frame.f_code.co_name if trace is not None else "a method"
+        log.debug("Milvus Lite does not implement %s; the client does without it", method)
+        return False
+
+
+_LITE_UNIMPLEMENTED = _LiteUnimplemented()
 
 
 def connect(uri: str, token: str = "") -> MilvusClient:
     """A client of the Milvus at `uri`: a file path ending in .db starts Milvus Lite in this process."""
     if "://" not in uri and not uri.endswith(".db"):
         raise IndexStoreError(f"PITWALL_MILVUS_URI={uri!r}: a Milvus Lite file must end in .db")
-    grpc_log, quiet = logging.getLogger("grpc._server"), _QuietLiteStartup()
-    grpc_log.addFilter(quiet)
+    if "://" not in uri:  # the embedded server logs through this process's `grpc._server` logger
+        server_log = logging.getLogger("grpc._server")
+        if _LITE_UNIMPLEMENTED not in server_log.filters:
+            server_log.addFilter(_LITE_UNIMPLEMENTED)
     try:
         return MilvusClient(uri=uri, token=token) if token else MilvusClient(uri=uri)
     except MilvusException as error:
+        if "://" not in uri:  # Milvus Lite: one process at a time opens its file
+            raise IndexStoreError(
+                f"cannot open the Milvus Lite file {uri} ({error.message}): is another process using it? "
+                "Milvus Lite serves one process; for several, run a Milvus server (docs/scaling.md)"
+            ) from error
         raise IndexStoreError(
             f"cannot reach Milvus at {uri} ({error.message}): check PITWALL_MILVUS_URI"
         ) from error
-    finally:
-        grpc_log.removeFilter(quiet)
 
 
 @dataclass(frozen=True)
@@ -135,6 +157,10 @@ class Generation:
         return cls(match["generation"]) if match else None
 
 
+def _version(generation: Generation, manifest: Manifest) -> str:
+    return f"{generation.name} {json.dumps(manifest.to_json(), sort_keys=True)}"
+
+
 def read_manifest(client: MilvusClient, generation: Generation) -> Manifest:
     properties = client.describe_collection(generation.chunks).get("properties", {})
     data = json.loads(properties[MANIFEST])
@@ -144,11 +170,19 @@ def read_manifest(client: MilvusClient, generation: Generation) -> Manifest:
 class MilvusStore:
     """The live generation of a Milvus index, read-only (the `Store` of index/store/stores.py)."""
 
-    def __init__(self, client: MilvusClient, generation: Generation, manifest: Manifest) -> None:
+    def __init__(self, client: MilvusClient, prefix: str, generation: Generation, manifest: Manifest) -> None:
         self._client = client
+        self.prefix = prefix
         self.generation = generation
         self.manifest = manifest
+        self.version = _version(generation, manifest)
         self._idf: dict[str, float] = {}
+
+    def published_version(self) -> str | None:
+        """What is live now (the alias's generation and its manifest, which every build rewrites);
+        differs from `version` once another process published a build."""
+        live = Generation.live(self._client, self.prefix)
+        return _version(live, read_manifest(self._client, live)) if live is not None else None
 
     @classmethod
     def open(cls, uri: str, token: str, prefix: str, *, model_id: str) -> MilvusStore:
@@ -166,11 +200,11 @@ class MilvusStore:
             raise IndexMismatch(
                 f"the Milvus index {prefix!r} was built with the model {manifest.model_id!r}, but the "
                 f"settings ask for {model_id!r}: re-index with `pitwall index` "
-                f"(or set PITWALL_EMBEDDING_MODEL={manifest.model_id.partition('+')[0]})"
+                f"(or set {settings_for_model_id(manifest.model_id)})"
             )
         for name in (generation.chunks, generation.units, generation.articles):
             client.load_collection(name)
-        return cls(client, generation, manifest)
+        return cls(client, prefix, generation, manifest)
 
     # --- the Store protocol ---
 
@@ -397,6 +431,20 @@ class MilvusWriter:
         self.prefix = prefix
         self.live = Generation.live(client, prefix)
         self.target: Generation | None = None
+        self.lease: Lease | None = None
+
+    @contextmanager
+    def build_lock(self, what: str, seconds: float = LEASE_SECONDS) -> Iterator[Lease]:
+        """Hold the index's lease (kept in Milvus) for this build: IndexBusy at once when another build,
+        from any process or host, holds it; partial generations of a build that died are dropped first."""
+        board = MilvusBoard(self._client, self.prefix)
+        with hold_lease(board, what, seconds=seconds, cleanup=self._drop_partial) as lease:
+            self.live = Generation.live(self._client, self.prefix)  # as it is now that we hold the lease
+            self.lease = lease
+            try:
+                yield lease
+            finally:
+                self.lease = None
 
     @classmethod
     def open(cls, uri: str, token: str, prefix: str) -> MilvusWriter:
@@ -424,6 +472,8 @@ class MilvusWriter:
                 self._client.load_collection(name)
             return
         self.target = Generation.new(self.prefix)
+        if self.lease is not None:
+            self.lease.record(self.target.name)  # dropped by the next build if this one dies
         _create_generation(self._client, self.target, dimension, expected_chunks)
 
     def write_article(
@@ -439,6 +489,8 @@ class MilvusWriter:
     ) -> None:
         """Upsert every row of `article`, then delete what its previous version had beyond it."""
         target = self._target()
+        if self.lease is not None:
+            self.lease.check()
         published = _ordinal(article.published)
         chunk_rows = [
             {
@@ -509,17 +561,23 @@ class MilvusWriter:
 
     def delete_article(self, article_id: str) -> None:
         target = self._target()
+        if self.lease is not None:
+            self.lease.check()
         for collection in (target.chunks, target.units, target.articles):
             self._delete(collection, f"article_id == {_literal(article_id)}")
 
     def publish(self, manifest: Manifest) -> Generation:
         """Record the manifest and make the target generation the live one (an alias switch)."""
         target = self._target()
+        if self.lease is not None:
+            self.lease.check()
         data = {**manifest.to_json(), "article_hashes": {}}  # the hashes live with the articles
         self._client.alter_collection_properties(target.chunks, properties={MANIFEST: json.dumps(data)})
         for name in (target.chunks, target.units, target.articles):
             self._client.flush(name)
         alias = f"{self.prefix}_chunks"
+        if self.lease is not None:
+            self.lease.fence()  # still ours: no other build took over while this one ran
         if self.live is None:
             self._client.create_alias(target.chunks, alias)
         elif target != self.live:
@@ -535,6 +593,17 @@ class MilvusWriter:
                 if self._client.has_collection(name):
                     self._client.drop_collection(name)
         self.target = None
+
+    def _drop_partial(self, work: tuple[str, ...]) -> None:
+        """Drop the generations a build that died recorded (never the live one)."""
+        live = Generation.live(self._client, self.prefix)
+        for name in work:
+            if not name.startswith(f"{self.prefix}_g") or (live is not None and name == live.name):
+                continue
+            generation = Generation(name)
+            for collection in (generation.chunks, generation.units, generation.articles):
+                if self._client.has_collection(collection):
+                    self._client.drop_collection(collection)
 
     def _target(self) -> Generation:
         if self.target is None:
@@ -621,3 +690,75 @@ def _create_generation(client: MilvusClient, generation: Generation, dimension: 
     client.create_collection(
         generation.articles, schema=schema, index_params=index, consistency_level="Strong"
     )
+
+
+class MilvusBoard:
+    """The lease records of one index in Milvus itself: the collection `{prefix}_lease`, one row per
+    record (key from its token). Milvus has no compare-and-set, so a claim is an upsert followed by the
+    read-back of index/store/lease.py (reads are strongly consistent); `claim` itself always succeeds."""
+
+    def __init__(self, client: MilvusClient, prefix: str) -> None:
+        self._client = client
+        self.collection = f"{prefix}_lease"
+        self.where = f"the Milvus index {prefix!r}"
+        self._ready = False
+
+    def read(self) -> list[Holder]:
+        with self._asking():
+            self._create()
+            rows = _rows(
+                self._client.query(self.collection, filter="key >= 0", output_fields=["record"], limit=PAGE)
+            )
+        records = []
+        for row in rows:
+            try:
+                records.append(Holder.from_json(json.loads(row["record"])))
+            except (ValueError, KeyError, TypeError):
+                continue
+        return records
+
+    def claim(self, holder: Holder) -> bool:
+        self.write(holder)
+        return True
+
+    def write(self, holder: Holder) -> None:
+        row = {"key": key_of(holder.token), "record": json.dumps(holder.to_json()), "vector": [0.0, 0.0]}
+        with self._asking():
+            self._create()
+            self._client.upsert(self.collection, [row])
+
+    def remove(self, holders: Sequence[Holder]) -> None:
+        if holders:
+            with self._asking():
+                self._client.delete(self.collection, ids=[key_of(holder.token) for holder in holders])
+
+    @contextmanager
+    def _asking(self) -> Iterator[None]:
+        """A Milvus that fails a lease request is one error naming it (builds stop; nothing is switched)."""
+        try:
+            yield
+        except MilvusException as error:
+            raise IndexStoreError(
+                f"Milvus did not answer about the lease of {self.where} ({error.message}): "
+                "check PITWALL_MILVUS_URI"
+            ) from error
+
+    def _create(self) -> None:
+        if self._ready:
+            return
+        if not self._client.has_collection(self.collection):
+            schema = self._client.create_schema(auto_id=False)
+            schema.add_field("key", DataType.INT64, is_primary=True)
+            schema.add_field("record", DataType.VARCHAR, max_length=MAX_VARCHAR)
+            schema.add_field("vector", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field
+            index = self._client.prepare_index_params()
+            index.add_index("vector", index_type="FLAT", metric_type="L2")
+            try:
+                self._client.create_collection(
+                    self.collection, schema=schema, index_params=index, consistency_level="Strong"
+                )
+            except MilvusException:
+                if not self._client.has_collection(self.collection):  # else another process made it
+                    raise
+        self._client.load_collection(self.collection)
+        self._ready = True

@@ -46,8 +46,9 @@ class ChunkingParams:
             raise ValueError(f"overlap_sentences must be 0 or more, got {self.overlap_sentences}")
         if self.target_tokens is not None and not 1 <= self.target_tokens <= self.max_tokens:
             raise ValueError(
-                f"target_tokens must be between 1 and max_tokens ({self.max_tokens}), "
-                f"got {self.target_tokens}"
+                f"target_tokens (PITWALL_CHUNK_TARGET_TOKENS) must be between 1 and the model's limit of "
+                f"{self.max_tokens} word pieces, got {self.target_tokens}: set it to {self.max_tokens} or "
+                "less, or unset it to use the limit"
             )
 
     @property

@@ -54,6 +54,7 @@ _LIST_ITEM = re.compile(r"(?:[-*•–]|\d{1,3}[.)])\s")
 _DOTTED = re.compile(r"(?:[^\W\d_]{1,2}\.)+[^\W\d_]{1,2}")
 _ORDINAL = re.compile(r"\d{1,3}")
 _WORD = re.compile(r"\w+")
+_NOT_SPACE = re.compile(r"\S")
 _HEADING_MAX_CHARS = 100
 # A line at least this long and this close to the widest of its block is hard-wrapped prose, not a heading.
 _PROSE_LINE_CHARS = 60
@@ -149,7 +150,7 @@ def _ends_with_heading(line: str, next_char: str, widest: int) -> bool:
 
 def _sentences_in(text: str, start: int, end: int) -> list[tuple[int, int]]:
     paragraph = text[start:end]
-    quotes = [m.span() for m in _QUOTE.finditer(paragraph)]
+    quotes = _Quotes(paragraph)
     sentences = []
     sentence_start = 0
     for match in _BOUNDARY.finditer(paragraph):
@@ -160,19 +161,18 @@ def _sentences_in(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return sentences
 
 
-def _ends_sentence(paragraph: str, match: re.Match[str], quotes: list[tuple[int, int]]) -> bool:
+def _ends_sentence(paragraph: str, match: re.Match[str], quotes: _Quotes) -> bool:
     following = match.group("next")
     if not (following.isupper() or following.isdigit() or following in _OPENERS):
         return False
     if match.group("punct") == "." and not match.group("close") and _is_abbreviation(paragraph, match):
         return False
-    return not _inside_continued_quote(paragraph, match.end("close"), quotes)
+    return not quotes.continued_at(match.end("close"))
 
 
 def _is_abbreviation(paragraph: str, match: re.Match[str]) -> bool:
     dot = match.start("punct")
-    token_start = max(paragraph.rfind(c, 0, dot) for c in " \t\n\r") + 1
-    token = paragraph[token_start:dot].lstrip(_OPENERS)
+    token = _token_before(paragraph, dot)
     if not token:
         return False
     if len(token) == 1 and token.isalpha():  # initials, "z. B.", "u. a."
@@ -185,17 +185,48 @@ def _is_abbreviation(paragraph: str, match: re.Match[str]) -> bool:
     return False
 
 
-def _inside_continued_quote(paragraph: str, position: int, quotes: list[tuple[int, int]]) -> bool:
-    """Whether `position` lies inside a short quotation after which its sentence goes on (`“, sagt er`)."""
-    for quote_start, quote_end in quotes:
-        if quote_start < position < quote_end:
-            if quote_end - quote_start > _MAX_QUOTE_CHARS:
-                return False
-            rest = paragraph[quote_end:].lstrip()
-            return bool(rest) and (rest[0] in ",;:–—-" or rest[0].islower())
-        if quote_start >= position:
-            break
-    return False
+def _token_before(paragraph: str, dot: int) -> str:
+    """The word before `dot` (from the last space, tab or line break on), opening quotes and brackets
+    dropped; "" when it holds anything but letters, digits and dots, as no abbreviation does.
+
+    Reads back only over letters, digits, dots and openers, which no sentence boundary holds, so all
+    boundaries of a paragraph together read it once (searching back to the last space read it once each)."""
+    begin = dot
+    while begin and (paragraph[begin - 1].isalnum() or paragraph[begin - 1] == "."):
+        begin -= 1
+    word = begin
+    while begin and paragraph[begin - 1] in _OPENERS:
+        begin -= 1
+    if begin and paragraph[begin - 1] not in " \t\n\r":
+        return ""  # something else stands before it: not a token any rule below accepts
+    return paragraph[word:dot]
+
+
+class _Quotes:
+    """The short quotations of a paragraph after which their sentence goes on (`“, sagt er`), asked about
+    positions in increasing order: each quotation is judged once, so a paragraph is read a bounded number
+    of times however many quotations and sentence ends it has."""
+
+    def __init__(self, paragraph: str) -> None:
+        self._spans = [m.span() for m in _QUOTE.finditer(paragraph)]
+        self._continued = [_goes_on_after(paragraph, s, e) for s, e in self._spans]
+        self._next = 0  # quotations before this one end before every position still to be asked about
+
+    def continued_at(self, position: int) -> bool:
+        """Whether `position` lies inside a short quotation after which its sentence goes on."""
+        while self._next < len(self._spans) and self._spans[self._next][1] <= position:
+            self._next += 1
+        if self._next == len(self._spans):
+            return False
+        quote_start, _ = self._spans[self._next]
+        return quote_start < position and self._continued[self._next]
+
+
+def _goes_on_after(paragraph: str, quote_start: int, quote_end: int) -> bool:
+    if quote_end - quote_start > _MAX_QUOTE_CHARS:
+        return False
+    rest = _NOT_SPACE.search(paragraph, quote_end)
+    return rest is not None and (rest.group() in ",;:–—-" or rest.group().islower())
 
 
 QUOTE_UNIT_CHARS = 320  # quotes are "about 300" characters at most: room for a lede of two sentences

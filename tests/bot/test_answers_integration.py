@@ -1,6 +1,7 @@
 """The shipped corpus (plus a few distractor articles) with the real bundled model: search and answers."""
 
 import datetime as dt
+import re
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import pytest
 from bot.answering.quotes import MAX_JOINED_CHARS
 from bot.service import AnswerService
 from bot.settings import Settings
-from tests.conftest import SEED_ID, SHIPPED_CORPUS
+from index.text.translation import english_to_german
+from tests.conftest import SEED_ID, SHIPPED_CORPUS, write_article
 
 pytestmark = pytest.mark.integration
 DISTRACTORS = Path(__file__).resolve().parents[1] / "data" / "distractors"
@@ -126,3 +128,43 @@ def test_no_chunk_is_longer_than_the_model_reads(service, real_embedder):
     tokenizer, limit = real_embedder._model.tokenizer, real_embedder._model.max_seq_length
     for row in range(len(data.chunk_table)):
         assert len(tokenizer(data.chunk(row).text)["input_ids"]) <= limit
+
+
+COURT_ARTICLE = (
+    "Ein Gericht in Frankreich hat die Klage eines Zuschauers gegen den Veranstalter des 24-Stunden-Rennens "
+    "abgewiesen. Der Zuschauer war beim Rennen 2023 von einem Trümmerteil verletzt worden. Die Richter sahen "
+    "keine Schuld beim Veranstalter."
+)
+
+
+@pytest.fixture(scope="module")
+def with_court(tmp_path_factory, real_embedder) -> AnswerService:
+    """The distractors and a German article about a court."""
+    corpus = tmp_path_factory.mktemp("court-corpus")
+    shutil.copytree(DISTRACTORS, corpus / "distractors")
+    write_article(
+        corpus,
+        "court",
+        "Gericht weist Klage gegen Rennveranstalter ab",
+        COURT_ARTICLE,
+        published="2024-09-12",
+    )
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path_factory.mktemp("court-index"))
+    service = AnswerService(settings, embedder_factory=lambda _: real_embedder)
+    assert service.reindex().articles == 4
+    return service
+
+
+def test_an_english_question_finds_the_german_article_through_the_dictionary(with_court):
+    assert english_to_german() is not None, "make setup installs dict-freedict-eng-deu"
+    question = "Which court dismissed the spectator's lawsuit?"
+    words = set(re.findall(r"\w+", question.lower()))
+    assert not words & set(re.findall(r"\w+", COURT_ARTICLE.lower())), "the question shares a word"
+    answer = with_court.ask(question)
+    assert not answer.abstained
+    bm25 = with_court.search(question, k=1, mode="bm25")  # found by its words, whatever the model reads
+    assert [hit.article_id for hit in bm25] == ["court"]
+    first = answer.citations[0]
+    assert first.article_id == "court" and first.quote.startswith("Ein Gericht in Frankreich"), [
+        (c.article_id, c.quote) for c in answer.citations
+    ]

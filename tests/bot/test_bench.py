@@ -88,7 +88,12 @@ def test_random_vectors_are_unit_length():
 
 def test_a_tiny_bench_reports_every_figure(gnad, tmp_path):
     options = BenchOptions(
-        gnad=gnad, work_dir=tmp_path / "work", sizes=(3, 12), vector_sizes=(400,), rounds=1, cold_asks=0
+        gnad=gnad,
+        work_dir=tmp_path / "work",
+        sizes=(3, 12),
+        vector_sizes=(400,),
+        rounds=1,
+        cold_asks=0,
     )
     result = run_bench(options, Settings(), FakeEmbedder())
 
@@ -145,6 +150,8 @@ def test_the_command_prints_one_json_document_and_writes_the_chart(gnad, tmp_pat
         "--rounds",
         "1",
         "--cold-asks",
+        "0",
+        "--feed-chunks",
         "0",
     ]
     status = cli.main([*argv, "--work-dir", str(tmp_path / "work"), "--chart", str(chart), "--json"])
@@ -253,3 +260,45 @@ def test_the_sizes_take_the_base_vectors_from_one_build_of_the_base_articles(gna
     assert all(embedded[text] == 1 for text in units) and set(base.values()) == {1}
     assert len(list((tmp_path / "work").glob("base-vectors-*"))) == 1
     assert not (tmp_path / "work" / "base-build").exists()
+
+
+def test_the_feeds_line_fetches_held_out_articles_into_the_index_and_finds_them(tmp_path):
+    """20 (here: half of 8) long articles are left out of the index, served as a feed on 127.0.0.1,
+    fetched with FeedService and found by a search for their first sentence."""
+    from bot.bench.feeds import bench_feeds
+
+    words = ["Rennen", "Fahrer", "Boxenstopp", "Reifen", "Strategie"]
+    words += ["Regen", "Qualifying", "Startplatz", "Motor", "Getriebe"]
+    base = [
+        Article(
+            f"a{i}",
+            f"Artikel {i}: {words[i]}",
+            " ".join(f"Satz {n} über {words[(i + n) % 10]} und {words[i]} im Lauf {i}." for n in range(30)),
+            published=None,
+        )
+        for i in range(8)
+    ]
+    result = bench_feeds(base, [3] * 8, 12, Settings(), FakeEmbedder(), {}, tmp_path)
+
+    assert (result["new_articles"], result["written"], result["found"]) == (4, 4, 4)
+    assert result["index_chunks"] > 0 and result["publish_s"] >= result["index_s"] > 0
+    assert "4 of 4 new articles fetched into an index of" in format_table(
+        {**_empty_result(), "feeds": result}
+    )
+
+
+def _empty_result() -> dict:
+    machine = {"cpus": 2, "load_average_before": [0.0], "load_average_after": [0.0]}
+    embedding = {"chunks_per_s": 1, "tokens_per_s": 1, "sample_chunks": 1}
+    corpus = {"base_articles": 0, "base_chunks": 0, "vectors": ""}
+    return {
+        "model": "m",
+        "backend": "b",
+        "machine": machine,
+        "embedding": embedding,
+        "corpus": corpus,
+        "before": {},
+        "sizes": [],
+        "vector_sizes": [],
+        "memory": "",
+    }

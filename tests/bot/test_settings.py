@@ -3,12 +3,16 @@
 
 import os
 import re
+import threading
 
 import pytest
+from pydantic import ValidationError
 
 from bot import service as service_module
+from bot.cli import error_message
+from bot.discord_bot.settings import DiscordSettings
 from bot.service import AnswerService, make_embedder
-from bot.settings import Settings
+from bot.settings import MIN_EVIDENCE, Settings, SettingsFileError
 from tests.conftest import ROOT, write_article
 from tests.fakes import FakeEmbedder
 
@@ -128,3 +132,51 @@ def test_min_evidence_reaches_the_answers(tmp_path, imsa_corpus):
     assert strict.ask(question).abstained
     lenient = service(tmp_path, min_evidence=-99)
     assert not lenient.ask("Wie backe ich Brot?").abstained  # even a question off the topic is answered
+
+
+def test_a_dot_env_that_is_a_pipe_is_not_read_and_does_not_block(clean_env, tmp_path, caplog):
+    os.mkfifo(tmp_path / ".env")  # opening it to read would wait for a writer forever
+    read = []
+    reader = threading.Thread(target=lambda: read.extend([Settings(), DiscordSettings()]), daemon=True)
+    reader.start()
+    reader.join(10)
+    if reader.is_alive():  # blocked in open(): a writer that closes at once lets it go
+        os.close(os.open(tmp_path / ".env", os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("reading the settings blocked on a .env that is a pipe")
+    assert read[0].min_evidence == MIN_EVIDENCE and read[1].rate_limit_per_minute == 6
+    assert ".env is not a regular file: its settings are not read" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"PITWALL_MIN_EVIDENCE=0.4\nPITWALL_X=\xff\n", "the settings file .env is not UTF-8 (line 2)"),
+        (
+            b"PITWALL_MIN_EVIDENCE=0.4\nDISCORD_TOKEN geheim 'x\n",
+            "the settings file .env has a line python-dotenv cannot parse (line 2)",
+        ),
+    ],
+)
+def test_a_dot_env_that_cannot_be_read_is_one_line_naming_the_file(clean_env, tmp_path, content, expected):
+    (tmp_path / ".env").write_bytes(content)
+    with pytest.raises(SettingsFileError) as error:
+        Settings()
+    assert str(error.value).startswith(expected) and "geheim" not in str(error.value)
+    assert error_message(error.value).startswith(expected)
+
+
+@pytest.mark.parametrize("variable", ["PITWALL_MIN_EVIDENCE", "PITWALL_LEXICAL_WEIGHT"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN", "-Infinity"])
+def test_a_float_setting_rejects_nan_and_infinities_naming_the_setting(
+    clean_env, monkeypatch, variable, value
+):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError) as error:
+        Settings()
+    assert error_message(error.value) == f"invalid setting {variable}: Input should be a finite number"
+
+
+def test_the_discord_float_setting_rejects_nan(clean_env, monkeypatch):
+    monkeypatch.setenv("PITWALL_DISCORD_SHUTDOWN_GRACE", "nan")
+    with pytest.raises(ValidationError, match="finite number"):
+        DiscordSettings()

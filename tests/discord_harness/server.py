@@ -615,22 +615,23 @@ class LocalDiscord:
         await self.dispatch("INTERACTION_CREATE", payload)
         return Interaction(payload["id"], payload["token"], payload)
 
-    async def slash(self, member: dict[str, Any], name: str, **options: Any) -> Interaction:
-        """A member runs `/name option=value ...`."""
-        cmd = self._command(name)
-        data = {
-            "id": cmd["id"],
-            "name": name,
-            "type": 1,
-            "options": [p.option(k, v) for k, v in options.items()],
-        }
-        return await self._fire(self._interaction(member, 2, data))
+    async def slash(self, member: dict[str, Any], name: str, /, **options: Any) -> Interaction:
+        """A member runs `/name option=value ...` (a subcommand as "group sub", e.g. "feeds add")."""
+        return await self._fire(self._interaction(member, 2, self._command_data(name, options)))
 
     async def autocomplete(self, member: dict[str, Any], name: str, focused: str, value: str) -> Interaction:
-        """A member types `value` into option `focused` of `/name`."""
-        cmd = self._command(name)
-        data = {"id": cmd["id"], "name": name, "type": 1, "options": [p.option(focused, value, focused=True)]}
+        """A member types `value` into option `focused` of `/name` (a subcommand as "group sub")."""
+        data = self._command_data(name, {focused: value}, focused=focused)
         return await self._fire(self._interaction(member, 4, data))
+
+    def _command_data(self, name: str, options: dict[str, Any], focused: str | None = None) -> dict[str, Any]:
+        """An application command's interaction data; a subcommand's options nest inside it (type 1)."""
+        top, *subcommands = name.split()
+        cmd = self._command(top)
+        values = [p.option(k, v, focused=k == focused) for k, v in options.items()]
+        for sub in reversed(subcommands):
+            values = [{"name": sub, "type": 1, "options": values}]
+        return {"id": cmd["id"], "name": top, "type": 1, "options": values}
 
     async def click(self, member: dict[str, Any], message: dict[str, Any], custom_id: str) -> Interaction:
         """A member clicks the button `custom_id` under the bot's `message`."""

@@ -68,7 +68,9 @@ class StandInService:
         self.calls.append(("find_articles", text))
         return [a for a in self.articles if text.lower() in a.title.lower()][:limit]
 
-    def reindex(self, progress: Callable[[int, int], None] | None = None) -> IndexReport:
+    def reindex(
+        self, progress: Callable[[int, int], None] | None = None, *, what: str = "pitwall index"
+    ) -> IndexReport:
         self.calls.append(("reindex", ""))
         if progress:
             progress(1, 2)

@@ -2,12 +2,14 @@
 
 import json
 import sys
+import time
 from contextlib import contextmanager
 
 import numpy as np
 import pytest
 
-from index.build import NothingToIndex, build_index
+from index.build import NothingToIndex, _home_chunks, build_index
+from index.documents import Chunk
 from index.search import Searcher
 from index.store import generations as store
 from index.store.generations import (
@@ -16,12 +18,13 @@ from index.store.generations import (
     IndexMismatch,
     IndexNotFound,
     IndexStoreError,
-    build_lock,
     current_generation,
     load_index,
 )
+from index.store.lease import FolderBoard, Holder, build_lock
 from tests.conftest import write_article
 from tests.fakes import FakeEmbedder, FakeSpanEmbedder
+from tests.timing import growth
 
 MODEL = FakeEmbedder.model_id
 
@@ -160,6 +163,20 @@ def test_sentences_no_chunk_holds_whole_are_embedded_on_their_own(tmp_path):
     np.testing.assert_allclose(vectors, embedder.embed_passages(texts), atol=1e-3)
 
 
+def test_each_sentence_finds_its_chunk_in_time_linear_in_the_article():
+    """Every chunk was once tried for every sentence: a long article took minutes before embedding."""
+
+    def chunks_and_units(n: int) -> tuple[list[Chunk], list[tuple[int, int]]]:
+        chunks = [Chunk("a", i, 100 * i, 100 * i + 200, "") for i in range(n)]  # each half in the next
+        return chunks, [(50 * j + 5, 50 * j + 45) for j in range(2 * n + 2)]
+
+    chunks, units = chunks_and_units(3)
+    homes = _home_chunks(chunks, [*units, (150, 250), (380, 420)])
+    assert homes == [0, 0, 0, 1, 1, 2, 2, 2, 1, None]  # the one it sits most centrally in, if any
+    inputs = {n: chunks_and_units(n) for n in (600, 2400)}
+    assert growth(lambda n: _home_chunks(*inputs[n]), 600, runs=5) < 8  # quadratic: about 16
+
+
 def test_sentences_the_model_cut_off_are_embedded_on_their_own(corpus, tmp_path):
     class CutOff(FakeSpanEmbedder):
         def embed_passages_and_spans(self, texts, spans):
@@ -243,22 +260,30 @@ def test_a_failed_build_leaves_the_previous_index_serving(corpus, tmp_path, fake
     assert "neu" not in {a.id for a in load_index(tmp_path / "index", model_id=MODEL).articles}
 
 
-def test_a_leftover_of_a_killed_build_is_ignored_and_cleared(corpus, tmp_path, fake_embedder):
-    build(corpus, tmp_path / "index", fake_embedder)
-    leftover = tmp_path / "index" / "tmp-killed"
+def test_a_killed_builds_recorded_leftovers_are_cleared_and_nothing_else(corpus, tmp_path, fake_embedder):
+    index_dir = tmp_path / "index"
+    build(corpus, index_dir, fake_embedder)
+    leftover = index_dir / "tmp-killed"
     leftover.mkdir()
     (leftover / "vectors.npy").write_bytes(b"half written")
+    now = time.time()  # what a build on another host left when it died: its lease ran out 40 s ago
+    dead = Holder(9, "dead", "pitwall index", "elsewhere", 1, "", now - 100, now - 40, ("tmp-killed",))
+    assert FolderBoard(index_dir).claim(dead)
+    stranger = index_dir / "tmp-drafts"  # not made by a Pitwall build: never deleted
+    stranger.mkdir()
 
-    assert len(load_index(tmp_path / "index", model_id=MODEL).articles) == 3
+    assert len(load_index(index_dir, model_id=MODEL).articles) == 3
     write_article(corpus, "neu", "Neu", "Ein neuer Artikel über Rallye.")
-    build(corpus, tmp_path / "index", fake_embedder)
+    build(corpus, index_dir, fake_embedder)
     assert not leftover.exists()
+    assert stranger.is_dir()
 
 
 def test_only_one_build_runs_at_a_time(corpus, tmp_path, fake_embedder):
     index_dir = tmp_path / "index"
-    with build_lock(index_dir), pytest.raises(IndexBusy, match="another build"):
+    with build_lock(index_dir, "pitwall fetch"), pytest.raises(IndexBusy, match="another build") as busy:
         build(corpus, index_dir, fake_embedder)
+    assert "pitwall fetch on host " in str(busy.value) and "since " in str(busy.value)
 
 
 def test_loading_checks_the_model_and_says_to_re_index(corpus, tmp_path, fake_embedder):

@@ -176,7 +176,10 @@ def test_budget_too_small_for_one_character_is_an_error() -> None:
     [
         ({"max_tokens": 0}, "max_tokens must be at least 1"),
         ({"max_tokens": 10, "overlap_sentences": -1}, "overlap_sentences must be 0 or more"),
-        ({"max_tokens": 10, "target_tokens": 11}, "target_tokens must be between 1 and max_tokens"),
+        (
+            {"max_tokens": 10, "target_tokens": 11},
+            "PITWALL_CHUNK_TARGET_TOKENS. must be between 1 and the model's limit of 10 word pieces",
+        ),
     ],
 )
 def test_params_are_validated(kwargs: dict, message: str) -> None:

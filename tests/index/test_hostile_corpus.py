@@ -97,10 +97,70 @@ def test_a_file_swapped_for_a_pipe_after_the_listing_is_not_read(tmp_path, monke
     pipe = tmp_path / "pipe"
     os.mkfifo(pipe)
     listed = loading._list_files
-    monkeypatch.setattr(loading, "_list_files", lambda root: ([("x.md", pipe), *listed(root)[0]], []))
+    monkeypatch.setattr(loading, "_list_files", lambda root: ([("x.md", "pipe"), *listed(root)[0]], [], []))
     result = load_corpus(tmp_path)
     assert [a.path for a in result.articles] == ["good.md"]
     assert errors_by_path(result) == {"x.md": "not a regular file (a pipe): only regular files are read"}
+
+
+def test_a_file_swapped_for_a_link_out_of_the_corpus_after_the_listing_is_not_read(tmp_path, monkeypatch):
+    from index.ingest import loading
+
+    corpus = tmp_path / "corpus"
+    write(corpus, "good.md", "# Gut\n\nText.")
+    write(corpus, "swapped.md", "# Harmlos\n\nNichts Besonderes.")
+    secret = write(tmp_path, "outside/secret.md", f"# Geheim\n\n{SECRET}\n")  # an article, if it were read
+    listed = loading._list_files
+
+    def list_then_swap(root):  # the listing saw a regular file; by the time it is read, it is a link
+        found = listed(root)
+        (corpus / "swapped.md").unlink()
+        (corpus / "swapped.md").symlink_to(secret)
+        return found
+
+    monkeypatch.setattr(loading, "_list_files", list_then_swap)
+    result = load_corpus(corpus)
+    assert [a.path for a in result.articles] == ["good.md"]
+    assert not any("sekrit" in a.text for a in result.articles)
+    errors = errors_by_path(result)
+    assert set(errors) == {"swapped.md"} and "symlink" in errors["swapped.md"]
+
+
+@pytest.mark.parametrize("url", ["ftp://example.org/x", "javascript://example.org/%0Aalert(1)"])
+def test_a_url_with_a_host_but_another_scheme_is_dropped(tmp_path, url):
+    write(tmp_path, "a.md", f"---\ntitle: A\nurl: '{url}'\n---\nText.")
+    result = load_corpus(tmp_path)
+    assert [a.url for a in result.articles] == [""]
+    (warning,) = result.warnings
+    assert warning.path == "a.md" and f"{url!r} dropped: only http and https" in warning.error
+
+
+def test_a_folder_swapped_for_a_link_out_of_the_corpus_after_the_listing_is_not_read(tmp_path, monkeypatch):
+    """Files are listed first and read later: a sub-folder replaced by a link to a folder outside in
+    between must not get the outside file read (every folder on the way is opened without following)."""
+    from index.ingest import loading
+
+    corpus, outside = tmp_path / "corpus", tmp_path / "outside"
+    write(corpus, "good.md", "# Gut\n\nText.")
+    write(corpus, "news/deep/a.md", "# Innen\n\nDer Artikel im Korpus.")
+    write(outside, "deep/a.md", f"# Draußen\n\n{SECRET}")
+    listed = loading._list_files
+
+    def list_then_swap(root):
+        found = listed(root)
+        (corpus / "news").rename(tmp_path / "moved")
+        (corpus / "news").symlink_to(outside, target_is_directory=True)
+        return found
+
+    monkeypatch.setattr(loading, "_list_files", list_then_swap)
+    result = load_corpus(corpus)
+
+    assert [a.path for a in result.articles] == ["good.md"]
+    assert not any(SECRET in a.text for a in result.articles)
+    assert errors_by_path(result) == {
+        "news/deep/a.md": "the folder 'news' on its path was replaced by a symlink or a "
+        "file after the listing: nothing outside the corpus folder is read; run the build again"
+    }
 
 
 def test_names_that_are_not_utf8_and_paths_too_long_are_reported(tmp_path):
@@ -203,6 +263,25 @@ _NAME = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00"), max_size=25
 )
 _EXTENSION = st.sampled_from([".md", ".txt", ".html", ".jsonl", ".markdown", ".htm"])
+_REPEATS = st.sampled_from([1, 40, 2_000])
+_ALIASES = st.one_of(
+    st.builds(  # a list of aliases to one long string
+        lambda chars, count, field: (
+            f'---\ntitle: T\nx: &a "{"x" * chars}"\n{field}: [{", ".join(["*a"] * count)}]\n---\nText.\n'
+        ),
+        st.sampled_from([1_000, 10_000]),
+        st.sampled_from([200, 20_000]),
+        st.sampled_from(["author", "title", "extra"]),
+    ),
+    st.builds(  # lists of lists of aliases: ten to the ninth strings
+        lambda field: (
+            "---\ntitle: T\na0: &a0 [lol]\n"
+            + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 10))
+            + f"{field}: *a9\n---\nText.\n"
+        ),
+        st.sampled_from(["author", "extra"]),
+    ),
+)
 _NESTING = st.sampled_from(["[", '{"a":', "<ul><li>", "- ", "> ", "<div>"])
 
 
@@ -212,11 +291,18 @@ def hostile_entry(draw, number: int):
     kind = draw(
         st.sampled_from(
             ["good", "good", "bytes", "name", "bad-name", "nesting", "outside", "dangling", "loop", "fifo"]
+            + ["aliases", "quotes"]
         )
     )
     stem = f"{number:02d}"
     if kind == "good":
         return (f"{stem}-good.md".encode(), kind, draw(_GOOD))
+    if kind == "aliases":  # a few KB of YAML that aliases write out to megabytes or more
+        return (f"{stem}-aliases.md".encode(), kind, draw(_ALIASES))
+    if kind == "quotes":  # one long paragraph of short quotations, each going on after its closing mark
+        title, _ = draw(_GOOD)
+        quote = draw(st.sampled_from(['"Gut. Wir kommen" sagt Er. ', "„Ja. Nein“, sagt sie. Dr. X kam. "]))
+        return (f"{stem}-quotes.md".encode(), kind, (title, (quote * draw(_REPEATS)).strip()))
     if kind == "bytes":
         return (f"{stem}-bytes{draw(_EXTENSION)}".encode(), kind, draw(st.binary(max_size=300)))
     if kind == "name":  # any name, control characters included, with good content
@@ -238,7 +324,7 @@ def hostile_entry(draw, number: int):
 def _materialize(corpus: Path, secret: Path, entry) -> None:
     raw_name, kind, payload = entry
     path = os.path.join(os.fsencode(corpus), raw_name)
-    if kind in ("good", "name", "bad-name"):
+    if kind in ("good", "name", "bad-name", "quotes"):
         title, body = payload
         with open(path, "wb") as handle:  # every format reads "title line, blank line, body" as an article
             text = f"# {title}\n\n{body}\n"
@@ -249,7 +335,7 @@ def _materialize(corpus: Path, secret: Path, entry) -> None:
             elif raw_name.endswith(b".txt"):
                 text = f"{title}\n\n{body}\n"
             handle.write(text.encode())
-    elif kind in ("bytes", "nesting"):
+    elif kind in ("bytes", "nesting", "aliases"):
         with open(path, "wb") as handle:
             handle.write(payload.encode() if isinstance(payload, str) else payload)
     elif kind == "outside":
@@ -286,14 +372,16 @@ def test_a_generated_hostile_corpus_builds_with_every_good_article_and_a_reason_
         }
         errors_at = {error.path: error for error in result.errors}
         for name, kind in shown.items():
-            if kind in ("good", "name"):
+            if kind in ("good", "name", "quotes"):
                 assert name in articles_at, (name, errors_at.get(name))
                 body = next(payload for raw, _, payload in entries if raw.decode("utf-8", "replace") == name)[
                     1
                 ]
                 assert articles_at[name].text == body
-            elif kind in ("bytes", "nesting"):  # "[[[..." is a fine plain-text article
+            elif kind in ("bytes", "nesting", "aliases"):  # "[[[..." is a fine plain-text article
                 assert (name in articles_at) != (name in errors_at), name
+            elif kind == "aliases":
+                assert "YAML aliases" in errors_at[name].error or "characters long" in errors_at[name].error
             else:
                 assert name in errors_at and errors_at[name].error, (name, kind)
         assert not any("sekrit" in a.text for a in result.articles)

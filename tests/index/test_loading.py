@@ -502,3 +502,76 @@ def test_symlinked_folders_are_not_followed(tmp_path: Path) -> None:
     write(tmp_path, "real/a.md", "# A\n\nText.")
     (tmp_path / "loop").symlink_to(tmp_path, target_is_directory=True)
     assert [a.path for a in load_corpus(tmp_path).articles] == ["real/a.md"]
+
+
+def test_yaml_aliases_that_write_out_to_megabytes_reject_the_file(tmp_path: Path) -> None:
+    """20,000 aliases to a 10 KB string: a 90 KB file that once became a 200 MB author field."""
+    aliases = ", ".join(["*a"] * 20_000)
+    write(tmp_path, "bomb.md", f'---\ntitle: T\nx: &a "{"x" * 10_000}"\nauthor: [{aliases}]\n---\nText.\n')
+    write(tmp_path, "good.md", "---\ntitle: &t Gut\nsource: *t\n---\nText.\n")  # an alias itself is fine
+    result = load_corpus(tmp_path)
+    assert [(a.path, a.source) for a in result.articles] == [("good.md", "Gut")]
+    assert [(e.path, e.error) for e in result.errors] == [
+        (
+            "bomb.md",
+            "front matter is over 100,000 characters with its YAML aliases (*name) written out: "
+            "write each value once, without aliases",
+        )
+    ]
+
+
+def test_a_metadata_field_longer_than_the_limit_rejects_the_entry(tmp_path: Path) -> None:
+    write(tmp_path, "dump.jsonl", json.dumps({"title": "T" * 10_001, "text": "Text."}) + "\n")
+    (error,) = load_corpus(tmp_path).errors
+    assert (error.path, error.line) == ("dump.jsonl", 1)
+    assert error.error.startswith("'title' is 10,001 characters long, the limit is 10,000")
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("zw.md", "\u200b\u200c\u200d\n\u2060\ufeff\u200b"),
+        ("zw.txt", "\u200b \u200b\n\n\u200d"),
+        ("zw.html", "<title>Titel</title><p>\u200b</p>"),
+        ("zw-body.md", "---\ntitle: Titel\n---\n\u200b\u00ad\n"),
+        ("zw.jsonl", '{"title": "T", "text": "\\u200b\\u200d"}\n'),
+    ],
+)
+def test_a_file_of_only_invisible_characters_is_rejected_as_empty(tmp_path: Path, name, content) -> None:
+    write(tmp_path, name, content)
+    result = load_corpus(tmp_path)
+    assert result.articles == ()
+    (error,) = result.errors
+    assert error.path == name
+    assert "empty file" in error.error or "missing body" in error.error
+
+
+def test_a_corpus_of_many_other_files_is_said_once_and_its_listing_shows_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(loading, "MANY_OTHER_FILES", 3)
+    monkeypatch.setattr(loading, "LISTING_PROGRESS_EVERY", 4)
+    write(tmp_path, "a.md", "# A\n\nText.")
+    for number in range(8):
+        write(tmp_path, f"photos/{number}.jpg", b"jpeg")
+
+    assert [a.path for a in load_corpus(tmp_path).articles] == ["a.md"]
+
+    messages = [record.getMessage() for record in caplog.records]
+    assert (
+        messages.count(
+            f"the corpus folder {tmp_path} holds more than 3 files that are not articles (.md, .txt, .html, "
+            ".jsonl): is it the folder meant?"
+        )
+        == 1
+    )
+    assert [m for m in messages if m.startswith("listing")] == [
+        f"listing the corpus folder {tmp_path}: 4 entries so far, 1 article files",
+        f"listing the corpus folder {tmp_path}: 8 entries so far, 1 article files",
+    ]
+
+
+def test_the_root_of_the_file_system_as_corpus_is_said(monkeypatch, caplog) -> None:
+    monkeypatch.setattr(loading, "_list_files", lambda root: ([], [], []))  # not all of it, in a test
+    load_corpus(Path("/"))
+    assert "the corpus folder / is the root of the file system" in caplog.text
