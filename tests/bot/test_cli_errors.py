@@ -210,9 +210,7 @@ def test_an_index_of_another_model_advises_the_model_name_and_backend(capsys, mo
     status, _, err = run(capsys, "ask", "Plant Alpine die IMSA?")
     assert status == ExitCode.ERROR
     advice = one_line(err).partition("(or set ")[2]
-    assert advice == (
-        "PITWALL_EMBEDDING_MODEL=bundled:all-MiniLM-L6-v2 and PITWALL_EMBEDDING_BACKEND=onnx-int8)"
-    )
+    assert advice == f"PITWALL_EMBEDDING_MODEL={DEFAULT_MODEL} and PITWALL_EMBEDDING_BACKEND=onnx-int8)"
 
 
 @pytest.mark.parametrize("command", [["index"], ["ask", "Plant Alpine die IMSA?"]])
