@@ -258,6 +258,27 @@ def test_partial_cache_is_rebuilt(embedders, tmp_path, counted, damage):
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("damage", ["truncated", "corrupted"])
+def test_a_damaged_int8_weights_file_is_requantized(embedders, tmp_path, counted, damage):
+    """The int8 weights live beside the graph (`model.onnx.data`, mapped by ONNX Runtime): the marker
+    covers them too."""
+    export, quantize = counted
+    model_folder = embedders["onnx-int8"].onnx_path.parent.parent
+    shutil.copytree(model_folder, tmp_path / model_folder.name)
+    weights = tmp_path / model_folder.name / embedders["onnx-int8"].onnx_path.parent.name / "model.onnx.data"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2] if damage == "truncated" else bytes(1000) + data[1000:])
+
+    again = create_embedder(MODEL, backend="onnx-int8", cache_dir=tmp_path)
+
+    assert (export.calls, quantize.calls) == (0, 1)
+    assert weights.read_bytes() == data
+    np.testing.assert_allclose(
+        again.embed_passages(PASSAGES), embedders["onnx-int8"].embed_passages(PASSAGES), atol=1e-5
+    )
+
+
+@pytest.mark.integration
 def test_unfinished_exports_are_removed_on_the_next_start(embedders, cache_dir, counted):
     export, quantize = counted
     model_folder = embedders["onnx-int8"].onnx_path.parent.parent
