@@ -102,7 +102,9 @@ class Settings(EnvFileSettings):
         OVERLAP_SENTENCES, ge=0, le=5, description="Sentences shared by neighbouring chunks."
     )
     chunk_target_tokens: int | None = Field(
-        None, ge=16, description="Preferred chunk size in word pieces (default: the model's limit)."
+        None,
+        ge=16,
+        description="Preferred chunk size in word pieces (default: the model's limit, at most 256).",
     )
     store: Literal["faiss", "milvus"] = Field(
         "faiss",

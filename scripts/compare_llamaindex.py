@@ -3,7 +3,8 @@
     HF_HUB_OFFLINE=1 python scripts/compare_llamaindex.py [--csv ../shared/eval/10kGNAD/test.csv]
         [--articles 300] [--rounds 2] [--json]
 
-Both read the same first N articles of 10kGNAD with the same bundled MiniLM; both models are loaded before
+Both read the same first N articles of 10kGNAD: Pitwall with its configured model (the default
+multilingual-e5-small), LlamaIndex with the bundled all-MiniLM-L6-v2 as before; both models are loaded before
 the clock starts. Pitwall: `build_index` from a JSON Lines corpus folder to a published index (load, chunk,
 embed chunks and quote sentences, FAISS, BM25, write). LlamaIndex: `VectorStoreIndex.from_documents` with a
 `SentenceSplitter(256, 32)`, `HuggingFaceEmbedding` (torch, fp32) and a FAISS flat store, persisted to disk.
@@ -30,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.bench.corpus import DEFAULT_GNAD, read_gnad, write_corpus  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from index.build import build_index  # noqa: E402
-from index.embed.embedding import create_embedder, resolve_model_path  # noqa: E402
+from index.embed.embedding import MINILM_MODEL, create_embedder, resolve_model_path  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -102,9 +103,7 @@ def main() -> int:
     try:
         write_corpus(articles, work / "corpus")
         embedder = create_embedder(settings.embedding_model, backend=settings.embedding_backend)
-        embed_model = HuggingFaceEmbedding(
-            model_name=resolve_model_path(settings.embedding_model), device="cpu"
-        )
+        embed_model = HuggingFaceEmbedding(model_name=resolve_model_path(MINILM_MODEL), device="cpu")
         embedder.embed_passages(["Aufwärmen."])
         embed_model.get_text_embedding("Aufwärmen.")
         runs: dict[str, list[dict]] = {"llamaindex": [], "pitwall": []}

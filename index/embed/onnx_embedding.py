@@ -113,12 +113,11 @@ class OnnxEmbedder:
             passage_prompt = layout.prompts.get("passage", layout.prompts.get("document", ""))
         self.passage_prompt = passage_prompt
 
-        self._counter = Tokenizer.from_file(str(layout.folder / "tokenizer.json"))
-        self._counter.no_padding()
-        self._counter.no_truncation()
-        self._encoder = Tokenizer.from_file(str(layout.folder / "tokenizer.json"))
-        self._encoder.no_padding()
-        self._encoder.enable_truncation(layout.max_seq_length)
+        # One tokenizer, never truncating (`_encode_within_limit` cuts): a unigram vocabulary of 250,000
+        # pieces (multilingual-e5-small) takes ~250 MB in `tokenizers`, a second copy for counting as much.
+        self._tokenizer = Tokenizer.from_file(str(layout.folder / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        self._tokenizer.no_truncation()
 
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -131,14 +130,14 @@ class OnnxEmbedder:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         self.dimension = int(self._session.get_outputs()[0].shape[-1])
-        specials = len(self._counter.encode("", add_special_tokens=True).ids)
+        specials = len(self._tokenizer.encode("", add_special_tokens=True).ids)
         prompt_tokens = self.token_lengths([self.passage_prompt])[0] if self.passage_prompt else 0
         self.max_tokens = layout.max_seq_length - specials - prompt_tokens
 
     def token_lengths(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        return [len(e.ids) for e in self._counter.encode_batch(list(texts), add_special_tokens=False)]
+        return [len(e.ids) for e in self._tokenizer.encode_batch(list(texts), add_special_tokens=False)]
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, self.passage_prompt, [()] * len(texts))[0]
@@ -160,7 +159,8 @@ class OnnxEmbedder:
         span_vectors = np.zeros((int(span_offsets[-1]), self.dimension), dtype=np.float32)
         if not texts:
             return vectors, span_vectors
-        encodings = self._encoder.encode_batch([prompt + text for text in texts], add_special_tokens=True)
+        prompted = [prompt + text for text in texts]
+        encodings = self._encode_within_limit(prompted)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         batches = [order[b : b + self.batch_size] for b in range(0, len(order), self.batch_size)]
 
@@ -173,7 +173,7 @@ class OnnxEmbedder:
                 if spans[i]:
                     first = span_offsets[i]
                     span_vectors[first : first + len(spans[i])] = _pool_spans(
-                        hidden[row], encodings[i], spans[i], len(prompt)
+                        hidden[row], encodings[i], prompted[i], spans[i], len(prompt)
                     )
 
         if len(batches) == 1 or self.threads == 1:
@@ -182,6 +182,22 @@ class OnnxEmbedder:
         else:
             list(self._executor().map(run, batches))  # list(): re-raises a worker's error here
         return vectors, span_vectors
+
+    def _encode_within_limit(self, texts: list[str]) -> list[Any]:
+        """Encodings with special tokens; a text longer than the model reads is encoded up to the word piece
+        that would pass the limit (pieces split words alike in a text and its beginning), as truncation
+        would: its spans past the cut pool to zeros."""
+        limit = self._layout.max_seq_length
+        encodings = self._tokenizer.encode_batch(texts, add_special_tokens=True)
+        for i, encoding in enumerate(encodings):
+            text = texts[i]
+            while len(encoding.ids) > limit and text:
+                # keep <s> and the pieces up to position limit - 2; the piece at limit - 1 makes room for </s>
+                cut = min(encoding.offsets[limit - 1][0], len(text) - 1)
+                text = text[:cut]
+                encoding = self._tokenizer.encode(text, add_special_tokens=True)
+            encodings[i] = encoding
+        return encodings
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
@@ -210,11 +226,12 @@ class OnnxEmbedder:
 
 
 def _pool_spans(
-    hidden: np.ndarray, encoding: Any, spans: Sequence[tuple[int, int]], shift: int
+    hidden: np.ndarray, encoding: Any, text: str, spans: Sequence[tuple[int, int]], shift: int
 ) -> np.ndarray:
-    """Mean of the token states of each character span (a token belongs to the span it starts in)."""
+    """Mean of the token states of each character span (a token belongs to the span its first character
+    other than a space is in: a SentencePiece word piece such as "▁Satz" spans the space before it)."""
     specials = np.asarray(encoding.special_tokens_mask, dtype=bool)
-    starts = np.asarray([start for start, _ in encoding.offsets], dtype=np.int64) - shift
+    starts = np.asarray([_visible_start(text, s, e) for s, e in encoding.offsets], dtype=np.int64) - shift
     starts[specials] = -1
     positions = np.flatnonzero(~specials)
     token_starts = starts[positions]  # ascending: tokens in text order
@@ -224,6 +241,12 @@ def _pool_spans(
         if high > low and (high < len(token_starts) or _reaches(encoding, shift, end)):
             out[k] = hidden[positions[low:high]].mean(axis=0)
     return _normalized(out)
+
+
+def _visible_start(text: str, start: int, end: int) -> int:
+    while start < end - 1 and text[start].isspace():
+        start += 1
+    return start
 
 
 def _reaches(encoding: Any, shift: int, end: int) -> bool:

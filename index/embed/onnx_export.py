@@ -33,12 +33,17 @@ ONNX_OPSET = 17
 # Bump one when its recipe changes: variants built by another recipe are rebuilt (the export stays when only
 # the quantization changes, so no torch is needed for that).
 EXPORT_VERSION = 2
-QUANTIZE_VERSION = 3  # 3: the word-embedding table (Gather) in int8 too: 58 -> 23 MB, 65 MB less memory
+# 3: the word-embedding table (Gather) in int8 too: 58 -> 23 MB, 65 MB less memory. 4: the weights in a file
+# beside the graph (`model.onnx.data`), which ONNX Runtime maps instead of reading: only the word-embedding
+# rows a text uses are in memory (multilingual-e5-small: a session takes 40 MB instead of 220 MB, loads in
+# 0.2 s instead of 0.47).
+QUANTIZE_VERSION = 4
 # A model takes about 150 MB here (fp32 90 MB, int8 58 MB): room for a handful of models, not for every
 # model ever tried.
 MAX_CACHE_BYTES = 1 << 30
 _MARKER = "done.json"
 _MODEL_FILE = "model.onnx"
+_DATA_FILE = "model.onnx.data"  # the int8 variants' weights (external data of the graph)
 _LOCK = ".lock"
 _MEMO_ENTRIES = 200  # file digests remembered by path, size and time
 
@@ -226,10 +231,14 @@ def _last_used(folder: Path) -> float:
 def _cache_is_valid(target: Path, recipe: str) -> bool:
     try:
         marker = json.loads((target / _MARKER).read_text(encoding="utf-8"))
-        file = target / _MODEL_FILE
+        file, data = target / _MODEL_FILE, target / _DATA_FILE
         made_by = marker.get("recipe", "export-v2" if target.name == "onnx" else None)  # older markers
         return (
-            made_by == recipe and file.stat().st_size == marker["size"] and _digest(file) == marker["sha256"]
+            made_by == recipe
+            and file.stat().st_size == marker["size"]
+            and _digest(file) == marker["sha256"]
+            and ("data_size" not in marker or data.stat().st_size == marker["data_size"])
+            and ("data_sha256" not in marker or _digest(data) == marker["data_sha256"])
         )
     except (OSError, ValueError, KeyError, TypeError):
         return False
@@ -248,6 +257,9 @@ def _build_atomically(target: Path, build: Callable[[Path], None], recipe: str) 
             "seconds": time.perf_counter() - started,
             "recipe": recipe,
         }
+        data = tmp / _DATA_FILE
+        if data.is_file():
+            marker |= {"data_size": data.stat().st_size, "data_sha256": _digest(data)}
         (tmp / _MARKER).write_text(json.dumps(marker), encoding="utf-8")
         if target.exists():
             log.warning("rebuilding invalid ONNX cache %s", target)
@@ -310,14 +322,25 @@ def export_onnx(model: Any, out_dir: Path) -> None:
 
 def quantize_int8(source: Path, out_dir: Path, config: str) -> None:
     """Dynamic int8 quantization of the MatMul weights and the embedding tables (Gather) of `source` for the
-    instruction set `config`."""
+    instruction set `config`; the weights are written beside the graph (`model.onnx.data`) to be mapped."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    inline = out_dir / "inline.onnx"
     quantize_dynamic(
         str(source),
-        str(out_dir / _MODEL_FILE),
+        str(inline),
         weight_type=QuantType.QInt8,
         per_channel=True,
         reduce_range=_INT8_REDUCE_RANGE[config],
         op_types_to_quantize=["MatMul", "Gather"],
     )
+    onnx.save_model(
+        onnx.load(str(inline)),
+        str(out_dir / _MODEL_FILE),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=_DATA_FILE,
+        size_threshold=1024,
+    )
+    inline.unlink()

@@ -10,6 +10,7 @@ from bot import cli
 from bot.exit_codes import ExitCode
 from bot.service import AnswerService
 from bot.terminal import PrintableFormatter, printable
+from index.embed.embedding import DEFAULT_MODEL, MINILM_MODEL
 from tests.bot.test_cli import corpus, run  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.usefixtures("corpus")
@@ -57,6 +58,18 @@ def test_asking_an_index_of_another_model_says_to_re_index(capsys, monkeypatch):
     line = one_line(err)
     assert "another/model" in line and "re-index" in line
     assert "re-index" in json.loads(out)["error"]
+
+
+def test_an_index_of_the_old_default_model_says_to_re_index(capsys, monkeypatch):
+    """Indexes built before multilingual-e5-small became the default hold all-MiniLM-L6-v2 vectors."""
+    monkeypatch.setenv("PITWALL_EMBEDDING_MODEL", MINILM_MODEL)
+    assert run(capsys, "index")[0] == ExitCode.OK
+    monkeypatch.delenv("PITWALL_EMBEDDING_MODEL")
+    status, out, err = run(capsys, "ask", "Plant Alpine die IMSA?")
+    assert status == ExitCode.ERROR
+    line = one_line(err)
+    assert "re-index" in line and DEFAULT_MODEL in line and MINILM_MODEL in line
+    assert f"PITWALL_EMBEDDING_MODEL={MINILM_MODEL} and" in line  # the setting that reads the old index
 
 
 @pytest.mark.parametrize("command", ["ask", "search"])
@@ -197,9 +210,7 @@ def test_an_index_of_another_model_advises_the_model_name_and_backend(capsys, mo
     status, _, err = run(capsys, "ask", "Plant Alpine die IMSA?")
     assert status == ExitCode.ERROR
     advice = one_line(err).partition("(or set ")[2]
-    assert advice == (
-        "PITWALL_EMBEDDING_MODEL=bundled:all-MiniLM-L6-v2 and PITWALL_EMBEDDING_BACKEND=onnx-int8)"
-    )
+    assert advice == f"PITWALL_EMBEDDING_MODEL={DEFAULT_MODEL} and PITWALL_EMBEDDING_BACKEND=onnx-int8)"
 
 
 @pytest.mark.parametrize("command", [["index"], ["ask", "Plant Alpine die IMSA?"]])

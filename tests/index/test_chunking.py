@@ -239,14 +239,19 @@ def test_guarantees_hold_for_a_tokenizer_that_cuts_words(text: str, max_tokens: 
 # --- with the real model -------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def embedder():
+# Each bundled model with the word pieces it reads: its limit, and what is left for a chunk (the limit less
+# <s> </s> or [CLS] [SEP], and e5's "passage: " prompt).
+REAL_MODELS = {"bundled:all-MiniLM-L6-v2": (256, 254), "bundled:multilingual-e5-small": (512, 508)}
+
+
+@pytest.fixture(scope="module", params=list(REAL_MODELS))
+def embedder(request):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HF_HUB_OFFLINE", "1")
         patch.setenv("TRANSFORMERS_OFFLINE", "1")
         from index.embed.embedding import SentenceTransformerEmbedder
 
-        yield SentenceTransformerEmbedder()
+        yield SentenceTransformerEmbedder(request.param)
 
 
 def long_german_text() -> str:
@@ -265,12 +270,13 @@ def long_german_text() -> str:
 
 @pytest.mark.integration
 def test_real_tokenizer_never_truncates_a_chunk(embedder) -> None:
-    assert embedder.max_tokens == 254
+    model_limit, chunk_limit = REAL_MODELS[embedder.model_id]
+    assert embedder.max_tokens == chunk_limit
     text = long_german_text()
     chunks = chunk_article(article(text), embedder.token_lengths, embedder.max_tokens, overlap_sentences=1)
     tokenizer, limit = embedder._model.tokenizer, embedder._model.max_seq_length
-    lengths = [len(tokenizer(chunk.text)["input_ids"]) for chunk in chunks]
-    assert max(lengths) <= limit == 256
+    lengths = [len(tokenizer(embedder.passage_prompt + chunk.text)["input_ids"]) for chunk in chunks]
+    assert max(lengths) <= limit == model_limit
     assert max(lengths) > 200  # chunks are filled, not tiny
     assert_guarantees(text, chunks, embedder.token_lengths, embedder.max_tokens)
     giant = [c for c in chunks if re.fullmatch(r"[\w:/.-]+", c.text) and "Formel1Rennwochenende" in c.text]

