@@ -5,8 +5,8 @@ it to int8 for this CPU, and keep both in a bounded on-disk cache. Running them 
 The cache is `<root>/<model-key>/<variant>/{model.onnx,done.json}`. The model key hashes the content of the
 model's files (not their times: a reinstall of the same model finds its export). A variant is built in a
 temporary sibling folder (`.onnx-*`) and renamed into place while the model folder is locked; `done.json`
-records the file's size and sha256, and a folder whose file does not match (a crash, a full disk, a hand
-edit) is rebuilt. Temporary folders of a process that died are removed the next time the folder is locked,
+records the files' sizes, times and sha256, and a folder whose file does not match (a crash, a full disk, a
+hand edit) is rebuilt; a file whose size and time are the sealed ones is trusted without hashing it again. Temporary folders of a process that died are removed the next time the folder is locked,
 and after a build the least recently used models are removed until the cache fits MAX_CACHE_BYTES.
 torch and sentence-transformers are only imported to export, never to run.
 """
@@ -229,19 +229,38 @@ def _last_used(folder: Path) -> float:
 
 
 def _cache_is_valid(target: Path, recipe: str) -> bool:
+    """Whether `target` holds a finished build of `recipe`: each file has the size its marker records, and
+    the time it had when it was sealed, or else (copied, touched, rewritten) the sha256 the marker records.
+    A file rewritten in place gets a new time, so damage is still found, and the 0.1-0.2 s of hashing the
+    int8 weights is paid once after a file's time changed, not on every load. A file whose digest matches
+    gets its new time recorded."""
     try:
         marker = json.loads((target / _MARKER).read_text(encoding="utf-8"))
-        file, data = target / _MODEL_FILE, target / _DATA_FILE
         made_by = marker.get("recipe", "export-v2" if target.name == "onnx" else None)  # older markers
-        return (
-            made_by == recipe
-            and file.stat().st_size == marker["size"]
-            and _digest(file) == marker["sha256"]
-            and ("data_size" not in marker or data.stat().st_size == marker["data_size"])
-            and ("data_sha256" not in marker or _digest(data) == marker["data_sha256"])
-        )
+        if made_by != recipe:
+            return False
+        stamps = {}
+        for file, prefix in ((target / _MODEL_FILE, ""), (target / _DATA_FILE, "data_")):
+            if prefix and f"{prefix}size" not in marker:
+                continue  # a graph without a weights file beside it
+            stat = file.stat()
+            if stat.st_size != marker[f"{prefix}size"]:
+                return False
+            if stat.st_mtime_ns != marker.get(f"{prefix}mtime_ns"):
+                if _digest(file) != marker[f"{prefix}sha256"]:
+                    return False
+                stamps[f"{prefix}mtime_ns"] = stat.st_mtime_ns
+        if stamps:
+            _write_marker(target, marker | stamps)
+        return True
     except (OSError, ValueError, KeyError, TypeError):
         return False
+
+
+def _write_marker(folder: Path, marker: dict[str, Any]) -> None:
+    tmp = folder / f".{_MARKER}-{os.getpid()}"
+    tmp.write_text(json.dumps(marker), encoding="utf-8")
+    os.replace(tmp, folder / _MARKER)
 
 
 def _build_atomically(target: Path, build: Callable[[Path], None], recipe: str) -> Path:
@@ -253,14 +272,16 @@ def _build_atomically(target: Path, build: Callable[[Path], None], recipe: str) 
         file = tmp / _MODEL_FILE
         marker = {
             "size": file.stat().st_size,
+            "mtime_ns": file.stat().st_mtime_ns,
             "sha256": _digest(file),
             "seconds": time.perf_counter() - started,
             "recipe": recipe,
         }
         data = tmp / _DATA_FILE
         if data.is_file():
-            marker |= {"data_size": data.stat().st_size, "data_sha256": _digest(data)}
-        (tmp / _MARKER).write_text(json.dumps(marker), encoding="utf-8")
+            stat = data.stat()
+            marker |= {"data_size": stat.st_size, "data_mtime_ns": stat.st_mtime_ns, "data_sha256": _digest(data)}
+        _write_marker(tmp, marker)
         if target.exists():
             log.warning("rebuilding invalid ONNX cache %s", target)
             shutil.rmtree(target, ignore_errors=True)
