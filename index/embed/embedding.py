@@ -92,6 +92,7 @@ def create_embedder(
         model_id=model_id_for(model, backend),
         query_prompt=query_prompt,
         passage_prompt=passage_prompt,
+        tokenizer_cache=folder,
     )
 
 

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from index.embed.latin_tokenizer import LatinFirstTokenizer
+
 BATCH_SIZE = 32  # passages per forward pass (sorted by length, so padding stays small)
 Spans = Sequence[Sequence[tuple[int, int]]]  # per passage: (start, end) character spans in that passage
 
@@ -99,9 +101,9 @@ class OnnxEmbedder:
         passage_prompt: str | None = None,
         batch_size: int = BATCH_SIZE,
         threads: int | None = None,
+        tokenizer_cache: Path | None = None,
     ) -> None:
         import onnxruntime
-        from tokenizers import Tokenizer
 
         self.model_id = model_id
         self.onnx_path = onnx_file
@@ -115,9 +117,10 @@ class OnnxEmbedder:
 
         # One tokenizer, never truncating (`_encode_within_limit` cuts): a unigram vocabulary of 250,000
         # pieces (multilingual-e5-small) takes ~250 MB in `tokenizers`, a second copy for counting as much.
-        self._tokenizer = Tokenizer.from_file(str(layout.folder / "tokenizer.json"))
-        self._tokenizer.no_padding()
-        self._tokenizer.no_truncation()
+        # Its Latin-script part is loaded first (latin_tokenizer.py: 0.18 s instead of 0.6 s, same ids).
+        self._tokenizer = LatinFirstTokenizer(
+            layout.folder / "tokenizer.json", tokenizer_cache or onnx_file.parent
+        )
 
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL

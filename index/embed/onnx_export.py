@@ -6,8 +6,10 @@ The cache is `<root>/<model-key>/<variant>/{model.onnx,done.json}`. The model ke
 model's files (not their times: a reinstall of the same model finds its export). A variant is built in a
 temporary sibling folder (`.onnx-*`) and renamed into place while the model folder is locked; `done.json`
 records the files' sizes, times and sha256, and a folder whose file does not match (a crash, a full disk, a
-hand edit) is rebuilt; a file whose size and time are the sealed ones is trusted without hashing it again. Temporary folders of a process that died are removed the next time the folder is locked,
-and after a build the least recently used models are removed until the cache fits MAX_CACHE_BYTES.
+hand edit) is rebuilt; a file whose size and time are the sealed ones is trusted without hashing it again.
+Temporary folders of a process that died are removed the next time the folder is locked, and after a build
+the least recently used models are removed until the cache fits MAX_CACHE_BYTES. A model folder also holds
+the Latin subset of its tokenizer (`latin_tokenizer.py`).
 torch and sentence-transformers are only imported to export, never to run.
 """
 
@@ -280,7 +282,11 @@ def _build_atomically(target: Path, build: Callable[[Path], None], recipe: str) 
         data = tmp / _DATA_FILE
         if data.is_file():
             stat = data.stat()
-            marker |= {"data_size": stat.st_size, "data_mtime_ns": stat.st_mtime_ns, "data_sha256": _digest(data)}
+            marker |= {
+                "data_size": stat.st_size,
+                "data_mtime_ns": stat.st_mtime_ns,
+                "data_sha256": _digest(data),
+            }
         _write_marker(tmp, marker)
         if target.exists():
             log.warning("rebuilding invalid ONNX cache %s", target)
