@@ -11,8 +11,15 @@ embed chunks and quote sentences, FAISS, BM25, write). LlamaIndex: `VectorStoreI
 Runs alternate (LlamaIndex, Pitwall, Pitwall, LlamaIndex, ...) so load from other processes hits both alike;
 the best run of each counts. Prints the load average with the figures.
 
-LlamaIndex is no dependency of Pitwall: install `llama-index-core llama-index-embeddings-huggingface
-llama-index-vector-stores-faiss` to run this; without them the script says so and exits 0.
+LlamaIndex is no dependency of Pitwall: install it into the venv beside Pitwall's packages, pinned to the
+versions installed so nothing of Pitwall's is upgraded (the model is the bundled MiniLM folder, no hub):
+
+    pip freeze --exclude-editable > /tmp/pins.txt
+    pip install -c /tmp/pins.txt llama-index-core llama-index-embeddings-huggingface \
+        llama-index-vector-stores-faiss
+
+(measured with llama-index-core 0.14.25, llama-index-embeddings-huggingface 0.8.0). Without them the script
+says so and exits 0.
 """
 
 from __future__ import annotations
