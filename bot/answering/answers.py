@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -122,16 +122,12 @@ def _unknown_words_weight(question: Question) -> float:
     return unknown * max(question.weights, default=0.0)
 
 
-def best_evidence(
-    searcher: Searcher, question: Question, hits: list[Hit], typical: list[float] | None = None
-) -> float:
-    """The strongest evidence among `hits` (0 without hits); compare it with the `min_evidence` setting.
-    `typical`: the question's typical cosine per hit, when the caller has it."""
+def best_evidence(searcher: Searcher, question: Question, hits: list[Hit]) -> float:
+    """The strongest evidence among `hits` (0 without hits); compare it with the `min_evidence` setting."""
     if not hits:
         return 0.0
     coverage = searcher.coverage(question.concepts)
-    if typical is None:
-        typical = searcher.typical_similarities(question.vector, hits)
+    typical = searcher.typical_similarities(question.vector, hits)
     idf = searcher.idf
     return max(
         evidence_strength(question, hit, idf, coverage=coverage, typical_dense=level)
@@ -165,10 +161,8 @@ def compose_answer(
     if not hits:
         return Answer(question, language, True, nothing)
     # A question without a content word ("Was ist das?") asks for nothing the archive could hold.
-    typical = searcher.typical_similarities(asked.vector, hits)
-    if not asked.concepts or best_evidence(searcher, asked, hits, typical) < min_evidence:
+    if not asked.concepts or best_evidence(searcher, asked, hits) < min_evidence:
         return Answer(question, language, True, abstained, closest=_closest(hits))
-    asked = replace(asked, typical=float(np.median(typical)))
     quotes = [
         q for q in select_quotes(asked, hits, searcher.units_of, searcher.idf, MAX_QUOTES) if is_verbatim(q)
     ]

@@ -32,14 +32,11 @@ _REFERS_BACK = re.compile(
 )
 
 # How a sentence's features weigh in its score (tuned with `pitwall eval --answers` on the dev questions):
-# cosine to the question, as its rise above the question's typical cosine (`Question.typical`: the share of
-# the way to 1, so that the weight holds across models; multilingual-e5-small puts every sentence between
-# about 0.75 and 0.87, and as a raw cosine it weighed next to nothing); IDF-weighted share of the
-# question's concepts it contains, and with its neighbours;
+# cosine to the question; IDF-weighted share of the question's concepts it contains, and with its neighbours;
 # whether it holds what the question asks for (a number, a date, a name, a place); the rank of its passage;
 # whether it is in the lede, and in the lede for a yes-no question (news answers those first).
 FEATURES = ("cosine", "terms", "context", "answer_type", "passage", "lede", "lede_yes_no")
-WEIGHTS = np.array([3.0, 0.6, 1.0, 0.45, 1.0, 0.05, 0.5])
+WEIGHTS = np.array([1.0, 0.3, 1.0, 0.45, 1.4, 0.05, 0.5])
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +65,6 @@ class Question:
     concepts: tuple[Concept, ...]
     weights: tuple[float, ...]  # per concept: the IDF of its rarest stem the index knows (0: unknown)
     answer_type: str | None  # what it asks for (see bot.answering.answer_types) or None
-    typical: float = 0.0  # the question's cosine to an unrelated passage (Searcher.typical_similarities)
 
     @classmethod
     def of(
@@ -160,7 +156,7 @@ def _sentences(
     """Every sentence of the passages once (in article order), with its features."""
     best_passage = max((hit.score for hit in hits), default=0.0) or 1.0
     seen: dict[tuple[str, int], int] = {}
-    rows: list[tuple[Article, int, int, float, float]] = []  # article, start, end, cosine rise, passage
+    rows: list[tuple[Article, int, int, float, float]] = []  # article, start, end, cosine, passage
     for hit in hits:
         spans, vectors = units_of(hit)
         cosines = vectors @ question.vector if len(spans) else []
@@ -169,8 +165,7 @@ def _sentences(
             if key in seen:
                 continue
             seen[key] = len(rows)
-            rise = (float(cosine) - question.typical) / max(1.0 - question.typical, 0.05)
-            rows.append((hit.article, int(start), int(end), rise, hit.score / best_passage))
+            rows.append((hit.article, int(start), int(end), float(cosine), hit.score / best_passage))
     rows.sort(key=lambda row: (row[0].id, row[1]))
     total = sum(question.weights) or 1.0
     credits = [question.term_credits(article.text[start:end], idf) for article, start, end, _, _ in rows]

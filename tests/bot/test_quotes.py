@@ -21,7 +21,7 @@ from bot.answering.quotes import (
     text_fragment_link,
 )
 from index.build import build_index
-from index.documents import Article, Chunk
+from index.documents import Article
 from index.search import Hit, Searcher
 from index.store.generations import load_index
 from index.text.chunking import chunk_article
@@ -296,26 +296,3 @@ def test_a_sentence_nearly_as_good_as_the_best_joins_the_quote_it_follows():
     quotes = select("Alpine IMSA Plan Signatech", hits_for(article, 200), max_quotes=3)
     assert any(topic in q.text and answer in q.text for q in quotes)
     assert len(quotes) <= 2  # joined, the two are still one quote
-
-
-def test_the_cosine_counts_by_its_rise_above_the_question_s_typical_cosine():
-    # multilingual-e5-small puts every sentence near 0.75-0.87: as a raw cosine, 0.78 against 0.86 weighed
-    # less than the passages' ranks, and the sentence that states the answer lost to the top passage's.
-    top = Article(id="top", title="t", text="Cranston drehte Breaking Bad in Albuquerque.")
-    other = Article(id="other", title="t", text="Cranston hat sein Haus an Bob Odenkirk vermietet.")
-    cosines = {"top": 0.78, "other": 0.86}
-    question_vector = np.array([1.0, 0.0])
-
-    def units_of(hit: Hit) -> tuple[np.ndarray, np.ndarray]:
-        c = cosines[hit.article.id]
-        vectors = np.array([[c, np.sqrt(1 - c * c)]])
-        return np.array([[0, len(hit.article.text)]]), vectors
-
-    hits = [
-        Hit(0, Chunk(a.id, 0, 0, len(a.text), a.text), a, score, c, 1.0)
-        for a, score, c in ((top, 1.0, 0.80), (other, 0.8, 0.84))
-    ]
-    question = "Wer mietet das Haus von Cranston?"
-    asked = Question.of(question, question_vector, question_concepts(question), lambda _: 1.0)
-    typical = dataclasses.replace(asked, typical=0.75)
-    assert select_quotes(typical, hits, units_of, lambda _: 1.0, 1)[0].article.id == "other"
