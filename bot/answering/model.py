@@ -103,14 +103,18 @@ def prompt_messages(answer: Answer) -> list[dict[str, str]]:
         '"verdict": "stated" if the quotes state what the question asks, "not stated" if they do not '
         "(for example when they are about the subject but not about the asked fact)."
     )
-    quotes = "\n".join(
-        f"[{c.n}] ({c.title}{', ' + c.published.isoformat() if c.published else ''}) {c.quote}"
+    quotes = "\n".join(  # a line a quote: a quote across a paragraph break stays under its number
+        f"[{c.n}] ({c.title}{', ' + c.published.isoformat() if c.published else ''}) {_one_line(c.quote)}"
         for c in answer.citations
     )
     # one user message: some models (Gemma) have no system role, and some servers drop it
     return [
         {"role": "user", "content": f"{instructions}\n\nQuestion: {answer.question}\n\nQuotes:\n{quotes}"}
     ]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def parse_reading(text: str) -> ModelReading:

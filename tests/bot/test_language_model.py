@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.answering.answers import Answer, Citation
-from bot.answering.model import LanguageModel, ModelSettingError, parse_reading
+from bot.answering.model import LanguageModel, ModelSettingError, parse_reading, prompt_messages
 from tests.fake_openai import FakeModelServer
 
 KEY = "sk-test-5e3ret-do-not-show"
@@ -170,6 +170,14 @@ def test_status_says_when_it_answered_and_recovers_after_a_failure(
 def test_abstentions_are_not_sent_to_the_model(server: FakeModelServer) -> None:
     abstained = Answer("Wie backe ich Brot?", "de", True, "Dazu sagen die Artikel nichts.")
     assert client(server.url).read(abstained) is abstained and server.requests == []
+
+
+def test_a_quote_across_a_paragraph_break_stays_on_its_numbered_line() -> None:
+    two_paragraphs = replace(ANSWER.citations[1], quote="Erster Absatz.\n\nZweiter Absatz.")
+    answer = replace(ANSWER, citations=(ANSWER.citations[0], two_paragraphs, ANSWER.citations[2]))
+    quotes = prompt_messages(answer)[-1]["content"].split("Quotes:\n", 1)[1].splitlines()
+    assert [line[:3] for line in quotes] == ["[1]", "[2]", "[3]"]
+    assert quotes[1].endswith("Erster Absatz. Zweiter Absatz.")
 
 
 def test_replies_are_parsed_defensively() -> None:
