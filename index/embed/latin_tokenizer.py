@@ -56,13 +56,14 @@ class LatinFirstTokenizer:
 
     def encode_batch(self, texts: Sequence[str], add_special_tokens: bool = True) -> list[Any]:
         texts = list(texts)
-        if self._subset is not None:
-            normalize = self._subset.normalizer.normalize_str
+        subset = self._subset  # one read: another thread may let it go meanwhile
+        if subset is not None:
+            normalize = subset.normalizer.normalize_str
             if all(set(normalize(text)) <= self._allowed for text in texts):
                 ids = self._id_map
                 return [
                     Encoded([ids[i] for i in e.ids], e.offsets, e.special_tokens_mask)
-                    for e in self._subset.encode_batch(texts, add_special_tokens=add_special_tokens)
+                    for e in subset.encode_batch(texts, add_special_tokens=add_special_tokens)
                 ]
         return self.full().encode_batch(texts, add_special_tokens=add_special_tokens)
 
@@ -117,7 +118,8 @@ def _make_subset(tokenizer_json: Path) -> tuple[dict[str, Any], str | None]:
     vocab = model["vocab"]
     added = {token["id"]: token["content"] for token in data.get("added_tokens") or []}
     # only characters that are pieces of their own: a text of them never needs the unknown piece
-    chars = sorted(c for c in LATIN if any(piece == c for piece, _ in vocab if len(piece) == 1))
+    singles = {piece for piece, _ in vocab if len(piece) == 1}
+    chars = sorted(LATIN & singles)
     allowed = set(chars)
     if (data.get("pre_tokenizer") or {}).get("type") == "Metaspace" and "\u2581" in allowed:
         chars.append(" ")  # the pre-tokenizer makes a space "▁" before the model sees it
