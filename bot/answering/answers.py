@@ -163,9 +163,9 @@ def compose_answer(
     # A question without a content word ("Was ist das?") asks for nothing the archive could hold.
     if not asked.concepts or best_evidence(searcher, asked, hits) < min_evidence:
         return Answer(question, language, True, abstained, closest=_closest(hits))
-    quotes = [
-        q for q in select_quotes(asked, hits, searcher.units_of, searcher.idf, MAX_QUOTES) if is_verbatim(q)
-    ]
+    typical = float(np.median(searcher.typical_similarities(asked.vector, hits)))
+    chosen = select_quotes(asked, hits, searcher.units_of, searcher.idf, MAX_QUOTES, typical)
+    quotes = [q for q in chosen if is_verbatim(q)]
     if (
         not quotes
         or not _states_what_is_asked(asked, quotes)

@@ -20,10 +20,11 @@ MAX_QUOTE_CHARS = QUOTE_UNIT_CHARS
 MIN_SENTENCE_CHARS = 40  # shorter sentences (headings, "Noch nicht.") are joined with a neighbour
 MAX_QUOTES_PER_ARTICLE = 2  # a second quote from one article, when it is among the best
 LEDE_CHARS = 400  # news puts the main facts first: sentences that start this early are "lede"
+LEDE_ARTICLE_CHARS = 4 * LEDE_CHARS  # only an article this long has a lede apart from its body
 CONTEXT_SHARE = 0.5  # a question word in the sentence before or after counts this much (a name, the subject)
-JOIN_RATIO = 0.85  # a neighbour nearly as good as the chosen sentence joins its quote
+JOIN_MARGIN = 4.0  # a neighbour scoring at most this much below the chosen sentence joins its quote
 MAX_JOINED_CHARS = 480  # a quote with the sentence it cannot be read without (`_complete_statement`)
-MERGE_RATIO = 0.8  # a sentence this good (of the best one's score) next to a quote joins it (`_choose`)
+MERGE_MARGIN = 4.0  # a sentence scoring at most this much below the best one, next to a quote, joins it
 # A sentence that opens by referring back ("Sie wurde 1991 wieder eröffnet.") continues the one before it.
 _REFERS_BACK = re.compile(
     r"^\W*(sie|er|es|dies|diese[mnrs]?|dort|damals|damit|daher|deshalb|dabei|dadurch|darauf|danach|"
@@ -31,12 +32,17 @@ _REFERS_BACK = re.compile(
     re.IGNORECASE,
 )
 
-# How a sentence's features weigh in its score (tuned with `pitwall eval --answers` on the dev questions):
-# cosine to the question; IDF-weighted share of the question's concepts it contains, and with its neighbours;
-# whether it holds what the question asks for (a number, a date, a name, a place); the rank of its passage;
-# whether it is in the lede, and in the lede for a yes-no question (news answers those first).
-FEATURES = ("cosine", "terms", "context", "answer_type", "passage", "lede", "lede_yes_no")
-WEIGHTS = np.array([1.0, 0.3, 1.0, 0.45, 1.4, 0.05, 0.5])
+# How a sentence's features weigh in its score: its cosine's rise from the question's typical cosine towards
+# 1 (`select_quotes`); the IDF-weighted share of the question's concepts it contains, and with its
+# neighbours; whether it holds what the question asks for (a number, a date, a name, a place); its passage's
+# score relative to the best passage's; whether it is in the lede of a long article, and in the lede for a
+# yes-no question (news answers those first); whether it is the sentence nearest to the question. Scores are
+# log-odds of "this sentence holds the answer", fitted by scripts/fit_sentence_weights.py (a softmax over each
+# question's sentences; half of XQuAD's articles in both languages and the dev part of
+# tests/data/gnad_questions.jsonl; lede_yes_no set by hand: no yes-no question there). A news lede restates
+# the subject, nearer the question than the sentence stating the asked fact: hence its negative weight.
+FEATURES = ("cosine", "terms", "context", "answer_type", "passage", "lede", "lede_yes_no", "nearest")
+WEIGHTS = np.array([13.5, 2.55, 4.2, 2.1, 4.25, -1.9, 3.6, 0.55])
 
 log = logging.getLogger(__name__)
 
@@ -104,14 +110,17 @@ def select_quotes(
     units_of: UnitLookup,
     idf: Callable[[str], float],
     max_quotes: int = 3,
+    typical: float = 0.0,
 ) -> list[Quote]:
     """The best quotes from the sentences of `hits`, best first: every sentence is scored on its own (see
     FEATURES), up to MAX_QUOTES_PER_ARTICLE come from one article.
 
     `units_of` gives a passage's quote units (sentences, in article coordinates) and their vectors, embedded
-    by the same model as the question's vector when the index was built.
+    by the same model as the question's vector when the index was built. `typical`: the question's cosine
+    to unrelated passages (`Searcher.typical_similarities`); a sentence's cosine counts by how far it rises
+    from there towards 1, the same for every model.
     """
-    sentences = _sentences(question, hits, units_of, idf)
+    sentences = _sentences(question, hits, units_of, idf, typical)
     if not sentences:
         return []
     return _choose(sentences, np.array([s.features for s in sentences]) @ WEIGHTS, max_quotes)
@@ -120,8 +129,8 @@ def select_quotes(
 def _choose(sentences: list[_Sentence], scores: np.ndarray, max_quotes: int) -> list[Quote]:
     """The best sentences as quotes (each with its window), best first, at most MAX_QUOTES_PER_ARTICLE
     from one article, none overlapping or nearly copying another. A sentence nearly as good as the best
-    (MERGE_RATIO) that directly precedes or follows a quote joins it, up to MAX_JOINED_CHARS: the answer
-    often stands next to the sentence that names the question's subject."""
+    (within MERGE_MARGIN) that directly precedes or follows a quote joins it, up to MAX_JOINED_CHARS: the
+    answer often stands next to the sentence that names the question's subject."""
     by_article: dict[str, list[int]] = {}
     for i, sentence in enumerate(sentences):
         by_article.setdefault(sentence.article.id, []).append(i)
@@ -133,7 +142,7 @@ def _choose(sentences: list[_Sentence], scores: np.ndarray, max_quotes: int) -> 
         if any(kept[k].start < sentence.end and sentence.start < kept[k].end for k in same_article):
             continue
         touched = next((k for k in same_article if _touches(kept[k], sentence)), None)
-        if touched is not None and scores[i] >= MERGE_RATIO * best:
+        if touched is not None and scores[i] >= best - MERGE_MARGIN:
             joined = _joined(kept[touched], sentence)
             if len(joined.text) <= MAX_JOINED_CHARS:
                 kept[touched] = joined
@@ -151,7 +160,11 @@ def _choose(sentences: list[_Sentence], scores: np.ndarray, max_quotes: int) -> 
 
 
 def _sentences(
-    question: Question, hits: list[Hit], units_of: UnitLookup, idf: Callable[[str], float]
+    question: Question,
+    hits: list[Hit],
+    units_of: UnitLookup,
+    idf: Callable[[str], float],
+    typical: float = 0.0,
 ) -> list[_Sentence]:
     """Every sentence of the passages once (in article order), with its features."""
     best_passage = max((hit.score for hit in hits), default=0.0) or 1.0
@@ -169,21 +182,24 @@ def _sentences(
     rows.sort(key=lambda row: (row[0].id, row[1]))
     total = sum(question.weights) or 1.0
     credits = [question.term_credits(article.text[start:end], idf) for article, start, end, _, _ in rows]
+    nearest = max(range(len(rows)), key=lambda i: rows[i][3], default=-1)
     sentences = []
     for i, (article, start, end, cosine, passage) in enumerate(rows):
         context = credits[i].copy()
         for j in (i - 1, i + 1):  # neighbours in the same article
             if 0 <= j < len(rows) and rows[j][0].id == article.id:
                 context = np.maximum(context, CONTEXT_SHARE * credits[j])
+        lede = start < LEDE_CHARS and len(article.text) >= LEDE_ARTICLE_CHARS
         features = np.array(
             [
-                cosine,
+                (cosine - typical) / max(1.0 - typical, 0.05),
                 credits[i].sum() / total,
                 context.sum() / total,
                 float(has_answer_type(article.text[start:end], question.answer_type, question.text)),
                 passage,
-                float(start < LEDE_CHARS),
-                float(start < LEDE_CHARS and question.answer_type == "yes-no"),
+                float(lede),
+                float(lede and question.answer_type == "yes-no"),
+                float(i == nearest),
             ],
             dtype=np.float32,
         )
@@ -213,7 +229,7 @@ def _window(best: int, sentences: list[_Sentence], scores: np.ndarray) -> tuple[
             break
         score, new_first, new_last = max(options)
         length = sentences[last].end - sentences[first].start
-        if length >= MIN_SENTENCE_CHARS and score < JOIN_RATIO * scores[best]:
+        if length >= MIN_SENTENCE_CHARS and score < scores[best] - JOIN_MARGIN:
             break
         first, last = new_first, new_last
     first, last = _complete_statement(first, last, sentences)

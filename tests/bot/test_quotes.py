@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.answering import answers
+from bot.answering import answers, quotes
 from bot.answering.answers import compose_answer
 from bot.answering.quotes import (
     MAX_JOINED_CHARS,
@@ -285,7 +285,7 @@ def test_at_most_two_quotes_come_from_one_article():
 def test_a_sentence_nearly_as_good_as_the_best_joins_the_quote_it_follows():
     # Two sentences too long together for a quote's window (MAX_QUOTE_CHARS), short enough to be joined
     filler = "Lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt"
-    topic = f"Alpine prüft einen Plan für die IMSA ab 2026, {filler} ut labore et dolore magna aliqua."
+    topic = f"Alpine prüft einen Plan für die IMSA mit Signatech, {filler} ut labore et dolore magna aliqua."
     answer = f"Der Plan für die IMSA sieht vor, dass Alpine mit Signatech antritt, {filler} ut enim ad minim."
     others = [
         f"Famin nennt den IMSA-Plan von Alpine noch vage, {filler} quis nostrud exercitation.",
@@ -296,3 +296,45 @@ def test_a_sentence_nearly_as_good_as_the_best_joins_the_quote_it_follows():
     quotes = select("Alpine IMSA Plan Signatech", hits_for(article, 200), max_quotes=3)
     assert any(topic in q.text and answer in q.text for q in quotes)
     assert len(quotes) <= 2  # joined, the two are still one quote
+
+
+def _features(question: str, article: Article, typical: float = 0.0) -> dict[str, list[float]]:
+    """Each feature of quotes.FEATURES for the article's sentences, in article order."""
+    asked = Question.of(
+        question, FAKE.embed_queries([question])[0], question_concepts(question), lambda _: 1.0
+    )
+    rows = quotes._sentences(asked, hits_for(article, 200), units_of, lambda _: 1.0, typical)
+    return {name: [float(s.features[i]) for s in rows] for i, name in enumerate(quotes.FEATURES)}
+
+
+def test_only_an_article_long_enough_to_have_a_lede_gets_one():
+    opening = "Alpine prüft einen Plan für die IMSA ab 2026."
+    body = " ".join(
+        f"Renault entscheidet im Herbst über Budget Nummer {n} für die Saison." for n in range(40)
+    )
+    long_article = Article(id="long", title="t", text=f"{opening} {body}")
+    short_article = Article(id="short", title="t", text=f"{opening} {body[:300]}")
+    assert len(long_article.text) >= quotes.LEDE_ARTICLE_CHARS > len(short_article.text)
+
+    long_lede = _features("Plant Alpine die IMSA?", long_article)["lede"]
+    assert long_lede[0] == 1.0 and long_lede[-1] == 0.0  # the opening is lede, the end of the body not
+    assert set(_features("Plant Alpine die IMSA?", short_article)["lede"]) == {0.0}  # a paragraph: no lede
+
+
+def test_the_sentence_nearest_the_question_is_marked_and_only_it():
+    article = Article(
+        id="a",
+        title="t",
+        text="Der Winter war kalt. Alpine fährt ab 2026 in der IMSA mit Signatech. Renault zahlt das Budget.",
+    )
+    features = _features("Alpine IMSA Signatech", article)
+    assert features["nearest"] == [0.0, 1.0, 0.0]
+    assert features["cosine"][1] == max(features["cosine"])
+
+
+def test_a_sentence_cosine_counts_by_its_rise_above_the_typical_cosine():
+    # multilingual-e5-small puts unrelated text near 0.75, all-MiniLM-L6-v2 near 0.1: one weight fits both
+    article = Article(id="a", title="t", text="Alpine fährt ab 2026 in der IMSA. Renault zahlt das Budget.")
+    plain = np.array(_features("Alpine IMSA", article)["cosine"])
+    risen = np.array(_features("Alpine IMSA", article, typical=0.2)["cosine"])
+    assert risen == pytest.approx((plain - 0.2) / 0.8, abs=1e-6)
