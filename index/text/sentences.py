@@ -26,7 +26,7 @@ def _word_set(words: str) -> frozenset[str]:
 # Left out on purpose, as they also end sentences as ordinary words: "no", "mag", "max", "co", "etc", "usw".
 ABBREVIATIONS = _word_set(
     """
-    abb abs abt allg bd bspw bzgl bzw ca chr corp dipl dr dt ehem engl evtl exkl fa fr franz geb gebr
+    abb abs abt al allg bd bspw bzgl bzw ca chr corp dipl dr dt ehem engl evtl exkl fa fr franz geb gebr
     gegr ggf ggü hl hr hrsg inkl ing ital jh jhd jr kap kath lt ltd mdb min mio mr mrd mrs ms
     mt nr jan feb mär apr jun jul aug sep sept okt oct nov dez dec orig prof rd resp sen sog sr
     st std str tel usf vgl vol vs zit zzgl
@@ -233,12 +233,26 @@ QUOTE_UNIT_CHARS = 320  # quotes are "about 300" characters at most: room for a 
 
 
 def quote_units(text: str, max_chars: int = QUOTE_UNIT_CHARS) -> list[tuple[int, int]]:
-    """The spans quotes are built from: the sentences of `text`, a sentence longer than `max_chars` cut
-    at a word boundary. The index embeds each unit, so answers need not embed anything but the question."""
+    """The spans quotes are built from: the sentences of `text`, a sentence longer than `max_chars` in
+    pieces, each cut after a comma, semicolon or colon in its second half, else at a word boundary (all of a
+    long sentence can be quoted, its end too). The index embeds each unit, so answers need not embed
+    anything but the question."""
     units = []
     for start, end in split_sentences(text):
-        if end - start > max_chars:
-            cut = text.rfind(" ", start, start + max_chars)
-            end = cut if cut > start else start + max_chars
-        units.append((start, end))
+        while end - start > max_chars:
+            cut = _piece_end(text, start, start + max_chars)
+            units.append((start, cut))
+            rest = _NOT_SPACE.search(text, cut, end)
+            start = rest.start() if rest else end
+        if start < end:
+            units.append((start, end))
     return units
+
+
+def _piece_end(text: str, start: int, limit: int) -> int:
+    """Where a piece of the sentence starting at `start` ends, at most at `limit` and never at `start`."""
+    clause = max(text.rfind(mark, start + (limit - start) // 2, limit) for mark in (", ", "; ", ": "))
+    if clause > start:
+        return clause + 1
+    space = text.rfind(" ", start, limit)
+    return space if space > start else limit

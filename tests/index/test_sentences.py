@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from index.text.sentences import split_paragraphs, split_sentences
+from index.text.sentences import QUOTE_UNIT_CHARS, quote_units, split_paragraphs, split_sentences
 from tests.conftest import SEED_TEXT
 from tests.timing import growth
 
@@ -54,6 +54,7 @@ def sentences(text: str) -> list[str]:
         ),
         ("Mr. Smith and Mrs. Jones met. Fine.", ["Mr. Smith and Mrs. Jones met.", "Fine."]),
         ("Hamilton vs. Verstappen ist das Duell. Gut.", ["Hamilton vs. Verstappen ist das Duell.", "Gut."]),
+        ("Laut Jones et al. 1998 stieg sie. Gut.", ["Laut Jones et al. 1998 stieg sie.", "Gut."]),
         # etc. ends a sentence only before an upper-case word
         ("Reifen, Bremsen etc. sind teuer. Gut.", ["Reifen, Bremsen etc. sind teuer.", "Gut."]),
         (
@@ -201,3 +202,28 @@ def test_splitting_grows_linearly_with_quote_heavy_text() -> None:
     it: a 1.2 MB paragraph of this took minutes. Four times the text takes about four times as long."""
     paragraph = '"Gut. Wir kommen" sagt Er. Dr. Krause kam am 3. Oktober. „Ja. Nein“, sagt sie. '
     assert growth(lambda n: split_sentences(paragraph * n), 700) < 8  # quadratic: about 16
+
+
+def test_every_part_of_a_long_sentence_is_a_quote_unit() -> None:
+    # XQuAD: "... Rippenquallen mit ihren riesigen Mündern mit großen, steifen Zilien": the answer stood past
+    # the first 320 characters, which were all a quote unit held of the sentence
+    clause = "die Kammerquallen fressen mit ihren riesigen Mündern kleine Krebse und andere Quallen"
+    sentence = f"Im offenen Meer, {', '.join([clause] * 8)}, mit großen, steifen Zilien."
+    text = f"Kurz davor. {sentence} Danach."
+    assert len(sentence) > 2 * QUOTE_UNIT_CHARS
+    units = quote_units(text)
+    pieces = [text[start:end] for start, end in units]
+    assert pieces[0] == "Kurz davor." and pieces[-1] == "Danach."
+    assert pieces[-2].endswith("mit großen, steifen Zilien.")
+    assert " ".join(pieces[1:-1]) == sentence  # the pieces are the sentence, nothing lost
+    assert all(len(piece) <= QUOTE_UNIT_CHARS for piece in pieces)
+    assert all(piece.endswith(",") for piece in pieces[1:-2])  # cut after a comma where one falls late
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab ,;:.")), min_size=41, max_size=600))
+def test_quote_units_cover_every_sentence_in_pieces(text: str) -> None:
+    units = quote_units(text, max_chars=40)
+    assert all(0 < end - start <= 40 for start, end in units)
+    covered = {i for start, end in units for i in range(start, end)}
+    for start, end in split_sentences(text):
+        assert all(i in covered for i in range(start, end) if not text[i].isspace())
