@@ -46,7 +46,9 @@ from index.text.lexical import LexicalIndex
 if TYPE_CHECKING:
     from index.store.lease import Lease
 
-FORMAT_VERSION = 4  # 2: quote units and their vectors; 3: each file's size and checksum; 4: compounds in BM25
+# 2: quote units and their vectors; 3: each file's size and checksum; 4: compounds in BM25; 5: a long
+# sentence's quote units in pieces (before, all but its first 320 characters were left out)
+FORMAT_VERSION = 5
 CURRENT = "current"
 _GENERATION = re.compile(r"gen-[0-9TZ]+")
 _ARRAYS = ("chunks.npy", "vectors.npy", "units.npy", "unit_vectors.npy")
