@@ -42,7 +42,7 @@ _REFERS_BACK = re.compile(
 # tests/data/gnad_questions.jsonl; lede_yes_no set by hand: no yes-no question there). A news lede restates
 # the subject, nearer the question than the sentence stating the asked fact: hence its negative weight.
 FEATURES = ("cosine", "terms", "context", "answer_type", "passage", "lede", "lede_yes_no", "nearest")
-WEIGHTS = np.array([14.3, 2.2, 5.3, 1.3, 5.0, -1.2, 3.2, 0.43])
+WEIGHTS = np.array([14.7, 1.95, 5.5, 1.3, 5.05, -1.3, 3.3, 0.32])
 
 log = logging.getLogger(__name__)
 
