@@ -255,4 +255,8 @@ def _piece_end(text: str, start: int, limit: int) -> int:
     if clause > start:
         return clause + 1
     space = text.rfind(" ", start, limit)
-    return space if space > start else limit
+    if space <= start:
+        return limit
+    while text[space - 1].isspace():  # stops at `start` at the latest: a sentence starts with no space
+        space -= 1
+    return space
