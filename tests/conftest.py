@@ -22,6 +22,13 @@ def write_article(folder: Path, name: str, title: str, text: str, **meta) -> Pat
     return path
 
 
+def write_two_articles(folder: Path) -> Path:
+    """A corpus of two short articles (Alpine, Ferrari) in `folder`: enough for a build to publish."""
+    write_article(folder, "alpine", "Alpine und die IMSA", "Alpine plant keinen Einstieg in die IMSA.")
+    write_article(folder, "ferrari", "Ferrari in Le Mans", "Ferrari gewinnt in Le Mans erneut.")
+    return folder
+
+
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()

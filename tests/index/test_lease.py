@@ -21,7 +21,7 @@ from index.build import build_index
 from index.store import lease
 from index.store.generations import IndexBusy, IndexStoreError, current_generation, load_index
 from index.store.lease import FolderBoard, Holder, LeaseLost, build_lock, current_holder, hold_lease
-from tests.conftest import write_article
+from tests.conftest import write_article, write_two_articles
 from tests.fakes import FakeEmbedder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,10 +30,7 @@ LOST = 76
 
 @pytest.fixture
 def corpus(tmp_path):
-    folder = tmp_path / "corpus"
-    write_article(folder, "alpine", "Alpine und die IMSA", "Alpine plant keinen Einstieg in die IMSA.")
-    write_article(folder, "ferrari", "Ferrari in Le Mans", "Ferrari gewinnt in Le Mans erneut.")
-    return folder
+    return write_two_articles(tmp_path / "corpus")
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from index.store import milvus  # noqa: E402
 from index.store.generations import IndexBusy, IndexStoreError  # noqa: E402
 from index.store.lease import Holder, LeaseLost, current_holder  # noqa: E402
 from index.store.milvus import Generation, MilvusBoard, MilvusWriter, connect  # noqa: E402
-from tests.conftest import write_article  # noqa: E402
+from tests.conftest import write_article, write_two_articles  # noqa: E402
 from tests.fakes import FakeEmbedder  # noqa: E402
 
 PREFIX = "pw"
@@ -30,10 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def corpus(tmp_path):
-    folder = tmp_path / "corpus"
-    write_article(folder, "alpine", "Alpine und die IMSA", "Alpine plant keinen Einstieg in die IMSA.")
-    write_article(folder, "ferrari", "Ferrari in Le Mans", "Ferrari gewinnt in Le Mans erneut.")
-    return folder
+    return write_two_articles(tmp_path / "corpus")
 
 
 @pytest.fixture
