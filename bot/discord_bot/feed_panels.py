@@ -20,12 +20,11 @@ from bot.discord_bot.discord_text import (
     masked_link,
     truncate,
 )
-from bot.discord_bot.panels import reindex_summary
+from bot.discord_bot.panels import PANEL_COLOUR, reindex_summary
 
 if TYPE_CHECKING:
     from bot.feeds import FeedStatus, FetchReport
 
-FEEDS_COLOUR = 0x2B6CB0
 FAILING = "⚠️ failing"
 STATUS_FEEDS_MAX = 10  # feeds shown in /status (failing ones first); /feeds list shows all
 ERROR_CHARS = 200
@@ -109,7 +108,7 @@ def feed_list_reply(statuses: Sequence[FeedStatus], state: RefreshState) -> Repl
     description = _fit_blocks(blocks, DESCRIPTION_MAX - len(footer)) + footer
     failing = sum(1 for s in statuses if s.failing)
     title = f"Feeds: {len(statuses)} followed" + (f", {failing} failing" if failing else "")
-    embed = {"title": title, "description": description, "color": FEEDS_COLOUR}
+    embed = {"title": title, "description": description, "color": PANEL_COLOUR}
     return Reply("", fit_embed(embed))
 
 
