@@ -122,12 +122,16 @@ def _unknown_words_weight(question: Question) -> float:
     return unknown * max(question.weights, default=0.0)
 
 
-def best_evidence(searcher: Searcher, question: Question, hits: list[Hit]) -> float:
-    """The strongest evidence among `hits` (0 without hits); compare it with the `min_evidence` setting."""
+def best_evidence(
+    searcher: Searcher, question: Question, hits: list[Hit], typical: list[float] | None = None
+) -> float:
+    """The strongest evidence among `hits` (0 without hits); compare it with the `min_evidence` setting.
+    `typical`: `searcher.typical_similarities` of the question and `hits`, when the caller has it."""
     if not hits:
         return 0.0
     coverage = searcher.coverage(question.concepts)
-    typical = searcher.typical_similarities(question.vector, hits)
+    if typical is None:
+        typical = searcher.typical_similarities(question.vector, hits)
     idf = searcher.idf
     return max(
         evidence_strength(question, hit, idf, coverage=coverage, typical_dense=level)
@@ -160,11 +164,13 @@ def compose_answer(
     )
     if not hits:
         return Answer(question, language, True, nothing)
+    typical = searcher.typical_similarities(asked.vector, hits)
     # A question without a content word ("Was ist das?") asks for nothing the archive could hold.
-    if not asked.concepts or best_evidence(searcher, asked, hits) < min_evidence:
+    if not asked.concepts or best_evidence(searcher, asked, hits, typical) < min_evidence:
         return Answer(question, language, True, abstained, closest=_closest(hits))
-    typical = float(np.median(searcher.typical_similarities(asked.vector, hits)))
-    chosen = select_quotes(asked, hits, searcher.units_of, searcher.idf, MAX_QUOTES, typical)
+    chosen = select_quotes(
+        asked, hits, searcher.units_of, searcher.idf, MAX_QUOTES, float(np.median(typical))
+    )
     quotes = [q for q in chosen if is_verbatim(q)]
     if (
         not quotes
